@@ -1,0 +1,122 @@
+//! Command line of `mono`: parsing, dispatch, and output for people (tables) or scripts (`--json`).
+//!
+//! Errors go to stderr as one readable message with a non-zero exit status.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{ConfigArgs, PlatformConfig};
+use crate::platform::{self, DownReport, UpReport};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mono",
+    version,
+    about = "Operator CLI of the MONO hosting platform"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring the local platform up (managed PostgreSQL; initialised on first use).
+    Up,
+    /// Stop everything `up` started.
+    Down,
+}
+
+/// Entry point used by `main.rs`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = PlatformConfig::load(&cli.config)?;
+    match cli.command {
+        Command::Up => print_up(&platform::up(&config).await?, cli.json),
+        Command::Down => print_down(&platform::down(&config).await?, cli.json),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MONO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn print_up(report: &UpReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(report);
+    }
+    let pg = &report.postgres;
+    let what = match pg.action {
+        "initialized" => "initialised and started",
+        "started" => "started",
+        "already-running" => "already running",
+        _ => "reachable",
+    };
+    println!("PostgreSQL {} ({}) {what}", pg.server_version, pg.kind);
+    let mut rows: Vec<(&str, &str)> = vec![("platform data", &report.data_dir)];
+    for (label, value) in [
+        ("data directory", &pg.data_dir),
+        ("unix socket", &pg.socket),
+        ("server log", &pg.log_file),
+        ("password file", &pg.password_file),
+    ] {
+        if let Some(v) = value {
+            rows.push((label, v));
+        }
+    }
+    rows.push(("connection", &pg.url));
+    for (label, value) in rows {
+        println!("  {label:<15} {value}");
+    }
+    println!("\nConnect with: psql '{}'", pg.url);
+    Ok(())
+}
+
+fn print_down(report: &DownReport, json: bool) -> anyhow::Result<()> {
+    if json {
+        return print_json(report);
+    }
+    match report.postgres {
+        "stopped" => println!("PostgreSQL stopped"),
+        "not-running" => println!("PostgreSQL was not running"),
+        _ => println!("PostgreSQL is external; left running"),
+    }
+    Ok(())
+}

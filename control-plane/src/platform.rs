@@ -1,0 +1,150 @@
+//! Bringing the local platform up and down.
+//!
+//! Today the platform is its database: `up` starts the managed PostgreSQL (initialising it on
+//! first use) or checks the external one, applies the control plane's migrations and reports
+//! where it runs; `down` stops what `up` started. Later services (development chain, control
+//! plane service, gateway, demo cooperative) join here.
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio_postgres::NoTls;
+
+use crate::config::{PlatformConfig, PostgresSource};
+
+/// Where the platform's PostgreSQL runs, as printed by `mono up`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostgresReport {
+    /// "managed" or "external".
+    pub kind: &'static str,
+    /// What `up` did: "initialized", "started", "already-running" or "external".
+    pub action: &'static str,
+    /// Superuser connection string (contains the generated password).
+    pub url: String,
+    pub server_version: String,
+    pub data_dir: Option<String>,
+    pub socket: Option<String>,
+    pub log_file: Option<String>,
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpReport {
+    pub data_dir: String,
+    pub postgres: PostgresReport,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DownReport {
+    /// "stopped", "not-running" or "external" (an external server is never stopped).
+    pub postgres: &'static str,
+}
+
+/// Starts (or finds running) everything the local platform needs.
+pub async fn up(config: &PlatformConfig) -> anyhow::Result<UpReport> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("create data directory {}", config.data_dir.display()))?;
+    let postgres = match &config.postgres {
+        PostgresSource::External { admin_url } => PostgresReport {
+            kind: "external",
+            action: "external",
+            url: admin_url.clone(),
+            server_version: prepare(admin_url).await?,
+            data_dir: None,
+            socket: None,
+            log_file: None,
+            password_file: None,
+        },
+        PostgresSource::Managed { .. } => {
+            let cluster_config = config
+                .cluster_config()
+                .context("managed PostgreSQL settings")?;
+            let cluster = managed_pg::Cluster::new(cluster_config)?;
+            let blocking = cluster.clone();
+            let outcome = tokio::task::spawn_blocking(move || blocking.start())
+                .await
+                .context("join the PostgreSQL start-up task")??;
+            let url = cluster.admin_url()?;
+            let server_version = prepare(&url).await?;
+            let socket = cluster
+                .socket_dir()
+                .join(format!(".s.PGSQL.{}", cluster.port()));
+            PostgresReport {
+                kind: "managed",
+                action: match outcome {
+                    managed_pg::StartOutcome::Initialized => "initialized",
+                    managed_pg::StartOutcome::Started => "started",
+                    managed_pg::StartOutcome::AlreadyRunning => "already-running",
+                },
+                url,
+                server_version,
+                data_dir: Some(cluster.data_dir().display().to_string()),
+                socket: Some(socket.display().to_string()),
+                log_file: Some(cluster.log_file().display().to_string()),
+                password_file: Some(cluster.password_file().display().to_string()),
+            }
+        }
+    };
+    Ok(UpReport {
+        data_dir: config.data_dir.display().to_string(),
+        postgres,
+    })
+}
+
+/// Connects as superuser, creates the control plane's database if needed and migrates it.
+/// Returns the server version.
+async fn prepare(admin_url: &str) -> anyhow::Result<String> {
+    let admin = connect(admin_url)
+        .await
+        .context("connect to PostgreSQL as superuser")?;
+    let version: String = admin.query_one("SHOW server_version", &[]).await?.get(0);
+    let exists = admin
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = 'mono_control_plane'",
+            &[],
+        )
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .batch_execute("CREATE DATABASE mono_control_plane")
+            .await
+            .context("create the control plane database")?;
+    }
+    let mut cp = connect(&managed_pg::url_with_database(
+        admin_url,
+        "mono_control_plane",
+    ))
+    .await
+    .context("connect to the control plane database")?;
+    migrations::apply(&mut cp, &migrations::CONTROL_PLANE).await?;
+    Ok(version)
+}
+
+async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "PostgreSQL connection closed");
+        }
+    });
+    Ok(client)
+}
+
+/// Stops what `up` started; an external server is left alone.
+pub async fn down(config: &PlatformConfig) -> anyhow::Result<DownReport> {
+    let Some(cluster_config) = config.cluster_config() else {
+        return Ok(DownReport {
+            postgres: "external",
+        });
+    };
+    let cluster = managed_pg::Cluster::new(cluster_config)?;
+    let outcome = tokio::task::spawn_blocking(move || cluster.stop())
+        .await
+        .context("join the PostgreSQL stop task")??;
+    Ok(DownReport {
+        postgres: match outcome {
+            managed_pg::StopOutcome::Stopped => "stopped",
+            managed_pg::StopOutcome::NotRunning => "not-running",
+        },
+    })
+}
