@@ -18,9 +18,6 @@ use crate::platform::{self, DownReport, UpReport};
 pub struct Cli {
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Print machine-readable JSON instead of text.
-    #[arg(long, global = true)]
-    pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,9 +25,20 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Bring the local platform up (managed PostgreSQL; initialised on first use).
-    Up,
+    Up(OutputArgs),
     /// Stop everything `up` started.
-    Down,
+    Down(OutputArgs),
+    /// Chain tools: keys, signatures, ABI encoding, transactions (JSON on stdout).
+    #[command(subcommand)]
+    Chain(crate::chain_cli::ChainCommand),
+}
+
+/// Output format of commands that print for people by default.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct OutputArgs {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Entry point used by `main.rs`.
@@ -57,10 +65,16 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = PlatformConfig::load(&cli.config)?;
     match cli.command {
-        Command::Up => print_up(&platform::up(&config).await?, cli.json),
-        Command::Down => print_down(&platform::down(&config).await?, cli.json),
+        Command::Chain(command) => print_json(&crate::chain_cli::run(command)?),
+        Command::Up(out) => {
+            let config = PlatformConfig::load(&cli.config)?;
+            print_up(&platform::up(&config).await?, out.json)
+        }
+        Command::Down(out) => {
+            let config = PlatformConfig::load(&cli.config)?;
+            print_down(&platform::down(&config).await?, out.json)
+        }
     }
 }
 
@@ -119,4 +133,14 @@ fn print_down(report: &DownReport, json: bool) -> anyhow::Result<()> {
         _ => println!("PostgreSQL is external; left running"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        // clap checks names, conflicts and defaults of the whole tree here instead of panicking
+        // at run time.
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

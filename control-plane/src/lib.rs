@@ -2,8 +2,9 @@
 //!
 //! `config` turns file, environment and flags into one validated [`config::PlatformConfig`];
 //! `platform` brings the local platform up and down (today: the managed PostgreSQL);
-//! `cli` parses the command line and prints results for people or, with `--json`, for scripts.
+//! `chain_cli` holds the `mono chain …` tools; `cli` parses the command line and prints results for people or, with `--json`, for scripts.
 
+pub mod chain_cli;
 pub mod cli;
 pub mod config;
 pub mod platform;
