@@ -13,42 +13,15 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::Value;
 
-const BUILTINS: &[&str] = &[
-    "bool",
-    "int8",
-    "uint8",
-    "int16",
-    "uint16",
-    "int32",
-    "uint32",
-    "int64",
-    "uint64",
-    "int128",
-    "uint128",
-    "varint32",
-    "varuint32",
-    "float32",
-    "float64",
-    "float128",
-    "time_point",
-    "time_point_sec",
-    "block_timestamp_type",
-    "name",
-    "bytes",
-    "string",
-    "checksum160",
-    "checksum256",
-    "checksum512",
-    "public_key",
-    "signature",
-    "symbol",
-    "symbol_code",
-    "asset",
-    "extended_asset",
-    "name[]",
-    "uint64?",
-    "asset[]?",
-];
+/// Every built-in type, plus a few composite forms of them.
+fn builtins() -> Vec<String> {
+    let composites = ["name[]", "uint64?", "asset[]?"];
+    chain::abi::BUILTIN_TYPE_NAMES
+        .iter()
+        .chain(composites.iter())
+        .map(|s| (*s).to_owned())
+        .collect()
+}
 
 struct Fixture {
     /// (ABI, every type name worth decoding: actions, tables, defined types).
@@ -69,7 +42,7 @@ fn fixture() -> Option<&'static Fixture> {
                 let mut types: Vec<String> = abi.type_names().map(str::to_owned).collect();
                 types.extend(abi.def().actions.iter().map(|a| a.type_.clone()));
                 types.extend(abi.def().tables.iter().map(|t| t.type_.clone()));
-                types.extend(BUILTINS.iter().map(|s| (*s).to_owned()));
+                types.extend(builtins());
                 types.sort();
                 types.dedup();
                 abis.push((abi, types));
@@ -162,7 +135,7 @@ proptest! {
     fn decoding_small_builtins_round_trips(data in proptest::collection::vec(any::<u8>(), 0..80)) {
         let Some(f) = fixture() else { return Ok(()) };
         let abi = &f.abis[0].0;
-        for ty in BUILTINS {
+        for ty in &builtins() {
             // Every prefix, so fixed-size types see exactly their size too.
             for end in 0..=data.len().min(70) {
                 check_round_trip(abi, ty, &data[..end])?;

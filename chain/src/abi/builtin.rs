@@ -26,6 +26,10 @@ macro_rules! builtins {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub(crate) enum Builtin { $($variant),* }
 
+        /// The names of the ABI's built-in types (everything that is not a struct, variant or
+        /// alias), in the order of `Builtin`.
+        pub const BUILTIN_TYPE_NAMES: &[&str] = &[$($name),*];
+
         impl Builtin {
             pub(crate) const ALL: &'static [Builtin] = &[$(Builtin::$variant),*];
 

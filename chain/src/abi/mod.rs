@@ -25,6 +25,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+pub use builtin::BUILTIN_TYPE_NAMES;
 pub use codec::MAX_DEPTH;
 pub use def::{
     AbiDef, AbiExtension, ActionDef, ActionResultDef, ClausePair, ErrorMessage, FieldDef,

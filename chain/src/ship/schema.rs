@@ -156,40 +156,9 @@ pub fn compare_with_abi(abi: &serde_json::Value, ours: &[SchemaDef]) -> Vec<Stri
     problems
 }
 
-/// ABI built-in type names (those that are neither structs nor variants).
-pub const BUILTIN_TYPES: &[&str] = &[
-    "bool",
-    "int8",
-    "uint8",
-    "int16",
-    "uint16",
-    "int32",
-    "uint32",
-    "int64",
-    "uint64",
-    "int128",
-    "uint128",
-    "varint32",
-    "varuint32",
-    "float32",
-    "float64",
-    "float128",
-    "time_point",
-    "time_point_sec",
-    "block_timestamp_type",
-    "name",
-    "bytes",
-    "string",
-    "checksum160",
-    "checksum256",
-    "checksum512",
-    "public_key",
-    "signature",
-    "symbol",
-    "symbol_code",
-    "asset",
-    "extended_asset",
-];
+/// ABI built-in type names (those that are neither structs nor variants); one list, owned by
+/// the ABI codec.
+pub use crate::abi::BUILTIN_TYPE_NAMES as BUILTIN_TYPES;
 
 macro_rules! builtin {
     ($($t:ty => $s:literal),* $(,)?) => {$(
