@@ -1,0 +1,15 @@
+//! The `devchain` binary: `devchain run --genesis <file>` and `devchain init --out <file>`.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    devchain::cli::run(devchain::cli::Cli::parse()).await
+}
