@@ -9,7 +9,6 @@ use chain::{Checksum256, Name};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
-use crate::contract::ContractSet;
 use crate::genesis::{
     AccountEntry, BoardEntry, CooperativeEntry, Genesis, GenesisFile, MemberEntry,
 };
@@ -37,7 +36,8 @@ pub enum Command {
         /// Output file; `.toml` writes TOML, anything else JSON.
         #[arg(long)]
         out: PathBuf,
-        /// Directory with `<account>.abi` files to install on the contract accounts.
+        /// Directory with `<account>.abi` files to install on the contract accounts (default:
+        /// the devchain's own contract ABIs, written to `<out dir>/abi/`).
         #[arg(long)]
         abi_dir: Option<PathBuf>,
     },
@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let genesis = Genesis::load(&genesis)?;
             let handle = Devchain::start(DevchainConfig {
                 genesis,
-                contracts: ContractSet::new(),
+                contracts: crate::contracts::coopos_contracts(),
             })
             .await?;
             println!(
@@ -60,7 +60,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             handle.shutdown().await
         }
         Command::Init { out, abi_dir } => {
-            let (file, keys) = demo_genesis(abi_dir.as_deref())?;
+            let abi_dir = match abi_dir {
+                Some(dir) => dir,
+                None => write_contract_abis(out.parent().unwrap_or_else(|| Path::new(".")))?,
+            };
+            let (file, keys) = demo_genesis(Some(&abi_dir))?;
             let text = if out.extension().is_some_and(|e| e == "toml") {
                 toml::to_string_pretty(&file).context("serialize genesis")?
             } else {
@@ -73,6 +77,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes the simulated contracts' ABIs to `<dir>/abi/<account>.abi`; returns that directory.
+fn write_contract_abis(dir: &Path) -> anyhow::Result<PathBuf> {
+    let abi_dir = dir.join("abi");
+    std::fs::create_dir_all(&abi_dir).with_context(|| format!("create {}", abi_dir.display()))?;
+    for (account, text) in crate::contracts::CONTRACT_ABIS {
+        let path = abi_dir.join(format!("{account}.abi"));
+        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+    }
+    Ok(abi_dir)
 }
 
 const CONTRACTS: &[&str] = &[

@@ -271,6 +271,14 @@ impl<'a> ApplyContext<'a> {
             .collect()
     }
 
+    /// The highest primary key of any contract's table, if it has rows (`end()` − 1).
+    pub fn last_primary_key(&self, code: Name, scope: Name, table: Name) -> Option<u64> {
+        self.state
+            .rows(self.table(code, scope, table), 0, u64::MAX)
+            .next_back()
+            .map(|(pk, _)| pk)
+    }
+
     /// Primary keys whose secondary key number `index` (0 = first) equals `key`.
     pub fn find_secondary(
         &self,

@@ -32,4 +32,17 @@ fn init_writes_a_valid_genesis_and_prints_keys() {
     assert_eq!(genesis.cooperatives.len(), 1);
     assert!(!genesis.test_controls);
     assert!(genesis.http_addr.ip().is_loopback() && genesis.ship_addr.ip().is_loopback());
+    // the simulated contracts' ABIs are written beside the genesis and bound to their accounts
+    for contract in ["registrator", "gateway", "soviet", "branch", "draft"] {
+        assert!(
+            dir.path().join(format!("abi/{contract}.abi")).exists(),
+            "{contract}"
+        );
+        let account = genesis
+            .accounts
+            .iter()
+            .find(|a| a.0.to_string() == contract)
+            .unwrap();
+        assert!(!account.2.is_empty(), "{contract} has an ABI");
+    }
 }

@@ -140,3 +140,24 @@ pub fn sign(trx: &Transaction, keys: &[&PrivateKey]) -> PackedTransaction {
 pub fn expiration_in_past(trx: &mut Transaction) {
     trx.expiration = TimePointSec::from_unix(trx.expiration.as_unix() - 3600);
 }
+
+/// `<repo>/../shared` if it exists; under `CI=true` a missing folder fails the test, elsewhere
+/// the caller says so and returns early.
+pub fn shared_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("../shared/ is missing under CI=true: the shared reference data must be beside the repository");
+    }
+    eprintln!("note: ../shared/ not found; skipping checks that need it");
+    None
+}
+
+/// Path of one of the devchain's own ABI files (`devchain/abi/<contract>.abi`).
+pub fn own_abi_path(contract: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("abi/{contract}.abi"))
+}
+
+pub mod coop;
