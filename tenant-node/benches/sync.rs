@@ -1,0 +1,195 @@
+//! Sync benchmark: replay speed of the sync engine into PostgreSQL over a devchain history of
+//! 100,000+ blocks with cooperative activity in two cooperatives (registrations with their
+//! income payments, council votes, acceptances, declines with refunds) spread over the blocks,
+//! read over loopback SHiP; then the idle resident memory of one `tenant-node serve` process
+//! following a chain that produces 2 blocks/s.
+//!
+//! Run: `cargo bench -p tenant-node --bench sync` (`SYNC_BENCH_BLOCKS` overrides the history
+//! length).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use managed_pg::testing::{free_port, TestDb};
+use support::chain::{user_name, TestChain, CHAIN_ID, VOSKHOD, ZARYA};
+use support::Node;
+use tokio::sync::watch;
+
+/// Empty blocks after each step of activity.
+const GAP: u32 = 12;
+
+fn main() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    rt.block_on(run())
+}
+
+/// Activity until the head reaches `target`: per round, in each cooperative, a registration,
+/// three votes, then acceptance (or, every third round, a decline and a completed refund).
+fn generate(chain: &TestChain, target: u32) -> (u32, usize) {
+    let mut users = 0;
+    let mut i = 0;
+    while chain.head() < target {
+        for (coop, prefix) in [(&VOSKHOD, "va"), (&ZARYA, "za")] {
+            let user = user_name(prefix, i);
+            let d = chain.register(coop, &user, 50);
+            users += 1;
+            chain.produce(GAP);
+            if i % 3 == 2 {
+                for voter in coop.members {
+                    chain.vote(coop, d, voter, false);
+                }
+                chain.produce(GAP);
+                chain.decline(coop, d);
+                chain.produce(GAP);
+                chain.complete_refund(coop, &user);
+            } else {
+                chain.vote_all_for(coop, d);
+                chain.produce(GAP);
+                chain.accept(coop, d, &user);
+            }
+            chain.produce(GAP);
+        }
+        i += 1;
+        if i % 250 == 0 {
+            eprintln!("  … {} blocks, {users} registrations", chain.head());
+        }
+    }
+    (chain.head(), users)
+}
+
+async fn replay(chain: &TestChain, head: u32, window: u32, batch: u32) -> anyhow::Result<Node> {
+    let mut node = Node::new(chain).await;
+    node.config.ship_window = window;
+    node.config.batch_blocks = batch;
+    let ctx = node.context();
+    let (_stop, rx) = watch::channel(false);
+    let t = Instant::now();
+    tenant_node::sync::run(&ctx, Some(head), rx).await?;
+    let elapsed = t.elapsed().as_secs_f64();
+    let counts = node.db.counts().await?;
+    println!(
+        "sync 1..={head} (window {window}, batch {batch}): {elapsed:.2} s = {:.0} blocks/s; \
+         stored {} action receipts ({:.0}/s), {} row versions, {} current rows",
+        f64::from(head) / elapsed,
+        counts.actions,
+        counts.actions as f64 / elapsed,
+        counts.row_versions,
+        counts.rows,
+    );
+    Ok(node)
+}
+
+/// `VmRSS` and `VmHWM` of a process, in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .with_context(|| format!("{name} in /proc/{pid}/status"))
+    };
+    Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Runs the release binary against `db`, waits until it is ready and has idled, reads its RSS.
+async fn idle_rss(chain: &TestChain, db: &TestDb, settle: Duration) -> anyhow::Result<(u64, u64)> {
+    let dir = tempfile::tempdir()?;
+    let port = free_port();
+    let config = dir.path().join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "coopname = \"voskhod\"\ndatabase_url = \"{}\"\nchain_url = \"{}\"\n\
+             ship_url = \"{}\"\nchain_id = \"{CHAIN_ID}\"\nlisten = \"127.0.0.1:{port}\"\n",
+            db.url,
+            chain.http_url(),
+            chain.ship_url()
+        ),
+    )?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tenant-node"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env("TENANT_NODE_LOG", "warn")
+        .stdin(Stdio::null())
+        .spawn()?;
+    let http = reqwest::Client::new();
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Ok(r) = http.get(&ready).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        anyhow::ensure!(Instant::now() < deadline, "the node did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(settle).await;
+    let rss = rss_kib(child.id());
+    child.kill()?;
+    child.wait()?;
+    rss
+}
+
+async fn run() -> anyhow::Result<()> {
+    let target: u32 = std::env::var("SYNC_BENCH_BLOCKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let chain = TestChain::start().await;
+    let t = Instant::now();
+    let (head, users) = generate(&chain, target);
+    println!(
+        "history: {head} blocks, {users} registrations in 2 cooperatives (each step of activity \
+         followed by {GAP} empty blocks), generated in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let node = replay(&chain, head, 128, 1000).await?;
+    replay(&chain, head, 512, 5000)
+        .await?
+        .test_db
+        .drop_database()
+        .await;
+
+    // idle RSS of the release binary following a chain at 2 blocks/s
+    let producer = {
+        let node = chain.handle.node.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                if let Err(e) = node.produce_block() {
+                    eprintln!("produce: {e}");
+                }
+            }
+        })
+    };
+    let (rss, hwm) = idle_rss(&chain, &node.test_db, Duration::from_secs(5)).await?;
+    println!(
+        "tenant-node serve, synced database, following 2 blocks/s: idle VmRSS {:.1} MiB \
+         (peak {:.1} MiB)",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    let fresh = TestDb::new().await;
+    let (rss, hwm) = idle_rss(&chain, &fresh, Duration::from_secs(5)).await?;
+    println!(
+        "tenant-node serve after syncing the whole history itself: idle VmRSS {:.1} MiB \
+         (peak {:.1} MiB)",
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    producer.abort();
+    chain.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! Command line and commands: `serve` (migrate, sync, HTTP), `resync` (rebuild the chain-derived
+//! data up to the current head), `digest` (print the canonical digest of that data).
+//!
+//! The GraphQL part adds `schema` (print the SDL) here and its endpoint to [`crate::http`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chain::api::ChainClient;
+use clap::{Parser, Subcommand};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::config::{Config, ConfigArgs, SyncMode};
+use crate::db::Db;
+use crate::http::HttpState;
+use crate::metrics::Metrics;
+use crate::sync::{self, SyncContext};
+
+/// Timeout of each chain HTTP API call.
+const CHAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often `serve` asks the chain for its head (for the lag when SHiP is quiet).
+const HEAD_POLL: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Parser)]
+#[command(name = "tenant-node", version, about = "MONO for one cooperative")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Apply migrations, sync the chain and serve /healthz, /readyz and /metrics.
+    Serve,
+    /// Drop everything derived from the chain and sync it again up to the current head
+    /// (private data is kept), then exit.
+    Resync,
+    /// Print the canonical SHA-256 of everything derived from the chain.
+    Digest,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = crate::config::load(&cli.config)?;
+    let span = tracing::info_span!("tenant_node", coop = %config.coopname);
+    match cli.command {
+        Command::Serve => serve(config, shutdown_signal()).instrument(span).await,
+        Command::Resync => resync(&config, shutdown_signal())
+            .instrument(span)
+            .await
+            .map(drop),
+        Command::Digest => {
+            let (digest, _) = digest(&config).instrument(span).await?;
+            println!("{digest}");
+            Ok(())
+        }
+    }
+}
+
+/// A receiver that turns true on SIGINT or SIGTERM.
+pub fn shutdown_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("Shutting down");
+        tx.send_replace(true);
+    });
+    rx
+}
+
+/// Opens the pool, applies migrations and checks that the database belongs to this node.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url, config.db_pool_size).context("open the database")?;
+    db.migrate().await.context("apply migrations")?;
+    db.check_identity(&config.chain_id, config.coopname)
+        .await
+        .context("check the database identity")?;
+    Ok(db)
+}
+
+fn chain_client(config: &Config) -> anyhow::Result<ChainClient> {
+    ChainClient::new(&config.chain_url, CHAIN_TIMEOUT).context("chain API client")
+}
+
+/// Waits for the chain API and checks its chain id; returns its head and LIB.
+async fn check_chain(
+    config: &Config,
+    chain: &ChainClient,
+    shutdown: &mut watch::Receiver<bool>,
+) -> anyhow::Result<Option<(u32, u32)>> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match chain.get_info().await {
+            Ok(info) => {
+                anyhow::ensure!(
+                    info.chain_id == config.chain_id,
+                    "the chain at {} has chain id {}, the configuration expects {}",
+                    config.chain_url,
+                    info.chain_id.to_hex(),
+                    config.chain_id.to_hex()
+                );
+                return Ok(Some((
+                    info.head_block_num,
+                    info.last_irreversible_block_num,
+                )));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "The chain API is unreachable");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = sync::stopped(shutdown) => return Ok(None),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(15));
+            }
+        }
+    }
+}
+
+/// `serve`: the HTTP listener, the head poller and the sync engine, until shutdown.
+pub async fn serve(config: Config, mut shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let db = open_database(&config).await?;
+    let chain = chain_client(&config)?;
+    let metrics = Arc::new(Metrics::new(&config.coopname.to_string()));
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listen on {}", config.listen))?;
+    let local = listener.local_addr().context("listener address")?;
+    tracing::info!(listen = %local, "HTTP listener ready");
+    let state = HttpState {
+        db: db.clone(),
+        metrics: metrics.clone(),
+        readiness_lag: config.readiness_lag,
+        mode: config.sync_mode,
+    };
+    let http =
+        tokio::spawn(crate::http::serve(listener, state, shutdown.clone()).in_current_span());
+
+    if check_chain(&config, &chain, &mut shutdown).await?.is_some() {
+        let poller = tokio::spawn(
+            poll_head(chain.clone(), metrics.clone(), shutdown.clone()).in_current_span(),
+        );
+        let ctx = SyncContext::new(&config, db, chain, metrics);
+        sync::run(&ctx, None, shutdown.clone()).await?;
+        poller.abort();
+    }
+    match http.await {
+        Ok(result) => result.context("serve HTTP"),
+        Err(e) => Err(anyhow::anyhow!("the HTTP task ended abnormally: {e}")),
+    }
+}
+
+/// Keeps the chain head in the metrics fresh even when no blocks arrive.
+async fn poll_head(chain: ChainClient, metrics: Arc<Metrics>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match chain.get_info().await {
+            Ok(info) => {
+                metrics.observe_chain(info.head_block_num, info.last_irreversible_block_num)
+            }
+            Err(e) => tracing::debug!(error = %e, "get_info failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEAD_POLL) => {}
+            _ = sync::stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+/// `resync`: wipes the chain-derived data and syncs up to the head (LIB in irreversible mode)
+/// the chain reports now. Returns the block reached (`None` when interrupted).
+pub async fn resync(
+    config: &Config,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Option<u32>> {
+    let db = open_database(config).await?;
+    let chain = chain_client(config)?;
+    let Some((head, lib)) = check_chain(config, &chain, &mut shutdown).await? else {
+        return Ok(None);
+    };
+    db.wipe_chain_data()
+        .await
+        .context("remove the chain-derived data")?;
+    let target = match config.sync_mode {
+        SyncMode::Head => head,
+        SyncMode::Irreversible => lib,
+    };
+    tracing::info!(target, "Resync starts");
+    let metrics = Arc::new(Metrics::new(&config.coopname.to_string()));
+    let ctx = SyncContext::new(config, db.clone(), chain, metrics);
+    sync::run(&ctx, Some(target), shutdown).await?;
+    let reached = db.sync_state().await?.checkpoint.map(|c| c.block_num);
+    tracing::info!(?reached, "Resync finished");
+    Ok(reached.filter(|r| *r >= target))
+}
+
+/// `digest`: the digest and the number of records it covers.
+pub async fn digest(config: &Config) -> anyhow::Result<(String, u64)> {
+    let db = open_database(config).await?;
+    crate::db::digest::digest(&db)
+        .await
+        .context("compute the digest")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from([
+            "tenant-node",
+            "digest",
+            "--coopname",
+            "voskhod",
+            "--sync-mode",
+            "irreversible",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Digest));
+        assert_eq!(cli.config.coopname.as_deref(), Some("voskhod"));
+        assert_eq!(cli.config.sync_mode, Some(SyncMode::Irreversible));
+    }
+}
