@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # Server binaries (initdb, pg_ctl, postgres) and psql.
-PACKAGES=(postgresql postgresql-client)
+PACKAGES=(postgresql postgresql-client weasyprint poppler-utils fonts-paratype)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
