@@ -1,7 +1,7 @@
 //! COOPOS chain library: byte-exact Antelope (Leap 5) wire formats and the clients that speak them.
 //!
 //! The pure core (`bytes`, `name`, `checksum`, `asset`, `time`, `abi`, `keys`, `transaction`,
-//! `document`, `jcs`) does no I/O; only `api` (chain HTTP) and `ship` (state history websocket)
+//! `document`, `jcs`, `coop`) does no I/O; only `api` (chain HTTP) and `ship` (state history websocket)
 //! touch the network.
 
 pub mod abi;
@@ -9,6 +9,7 @@ pub mod api;
 pub mod asset;
 pub mod bytes;
 pub mod checksum;
+pub mod coop;
 pub mod document;
 pub mod jcs;
 pub mod keys;

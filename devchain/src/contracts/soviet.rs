@@ -7,6 +7,7 @@
 
 use chain::asset::Asset;
 use chain::bytes::Pack;
+use chain::coop::{vote_digest, VoteKind};
 use chain::document::Document2;
 use chain::keys::{PublicKey, Signature};
 use chain::time::TimePointSec;
@@ -272,19 +273,6 @@ impl Contract for Soviet {
     }
 }
 
-/// `Automation::vote_digest`: `sha256("<votefor|voteagainst>:<coop>:<id>:<unix seconds>")`.
-pub fn vote_digest(
-    action: &str,
-    coopname: Name,
-    decision_id: u64,
-    signed_at: TimePointSec,
-) -> Checksum256 {
-    Checksum256::sha256(format!(
-        "{action}:{coopname}:{decision_id}:{}",
-        signed_at.as_unix()
-    ))
-}
-
 /// The cooperative's council (`boards` row of type `soviet`).
 fn soviet_board(ctx: &ApplyContext<'_>, coopname: Name) -> Result<Board, ChainError> {
     let boards: Vec<(u64, Board)> = scan_rows(ctx, SOVIET, coopname, BOARDS)?;
@@ -512,8 +500,12 @@ fn vote(ctx: &mut ApplyContext<'_>, for_: bool) -> Result<(), ChainError> {
         voting.contains(&a.username),
         format!("{} is not a voting member of the council", a.username),
     )?;
-    let action = if for_ { "votefor" } else { "voteagainst" };
-    let digest = vote_digest(action, a.coopname, a.decision_id, a.signed_at);
+    let kind = if for_ {
+        VoteKind::For
+    } else {
+        VoteKind::Against
+    };
+    let digest = vote_digest(kind, a.coopname, a.decision_id, a.signed_at);
     ctx.check(
         a.signed_hash == digest,
         "signed_hash does not match the vote digest",

@@ -109,17 +109,19 @@ pub fn signed_document(
     doc
 }
 
-/// `registration_hash = sha256(username)` (chain.md §6).
+/// `registration_hash` of `username` (the rule lives in `chain::coop`).
 pub fn registration_hash(username: &str) -> Checksum256 {
-    Checksum256::sha256(username)
+    chain::coop::registration_hash(n(username))
 }
 
 /// The vote digest rule (chain.md §5): `sha256("<votefor|voteagainst>:<coop>:<id>:<unix>")`.
 pub fn vote_digest(action: &str, decision_id: u64, signed_at: TimePointSec) -> Checksum256 {
-    Checksum256::sha256(format!(
-        "{action}:{COOP}:{decision_id}:{}",
-        signed_at.as_unix()
-    ))
+    let kind = match action {
+        "votefor" => chain::coop::VoteKind::For,
+        "voteagainst" => chain::coop::VoteKind::Against,
+        other => panic!("not a vote action: {other}"),
+    };
+    chain::coop::vote_digest(kind, n(COOP), decision_id, signed_at)
 }
 
 /// The controller's registration transaction's actions (all `voskhod@active`): `newaccount`,

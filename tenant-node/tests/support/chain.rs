@@ -11,6 +11,7 @@ use std::time::Duration;
 use chain::abi::Abi;
 use chain::api::ChainClient;
 use chain::bytes::Bytes;
+use chain::coop::{vote_digest, VoteKind};
 use chain::document::Document2;
 use chain::keys::PrivateKey;
 use chain::time::TimePointSec;
@@ -314,17 +315,17 @@ impl TestChain {
 
     /// One council member's vote with the member's own key.
     pub fn vote(&self, coop: &Coop, decision_id: u64, voter: (&str, u8), for_: bool) {
-        let kind = if for_ { "votefor" } else { "voteagainst" };
+        let kind = if for_ {
+            VoteKind::For
+        } else {
+            VoteKind::Against
+        };
         let signed_at = TimePointSec::from_unix(1_739_448_100);
-        let digest = Checksum256::sha256(format!(
-            "{kind}:{}:{decision_id}:{}",
-            coop.name,
-            signed_at.as_unix()
-        ));
+        let digest = vote_digest(kind, n(coop.name), decision_id, signed_at);
         let k = key(voter.1);
         let act = self.act(
             "soviet",
-            kind,
+            kind.action(),
             voter.0,
             json!({"version": "1.0.0",
             "coopname": coop.name, "username": voter.0, "decision_id": decision_id,
@@ -455,9 +456,9 @@ pub fn signed_document(
     doc
 }
 
-/// `registration_hash = sha256(username)`.
+/// `registration_hash` of `username` (the rule lives in `chain::coop`).
 pub fn registration_hash(username: &str) -> Checksum256 {
-    Checksum256::sha256(username)
+    chain::coop::registration_hash(n(username))
 }
 
 /// `prefix` + 10 base-32 digits of `i`: a distinct 12-character account name.
