@@ -286,18 +286,30 @@ fn newaccount(ctx: &mut ApplyContext<'_>) -> Result<(), ChainError> {
     store_account_row(ctx, &row)
 }
 
+/// What both ways into the cooperative (`reguser`, `adduser`) require: the cooperative's own
+/// authority, its `orgs` row, an existing account and a known participant type.
+fn admission_preconditions(
+    ctx: &mut ApplyContext<'_>,
+    coopname: Name,
+    username: Name,
+    kind: Name,
+) -> Result<OrgRow, ChainError> {
+    ctx.require_auth(coopname)?;
+    let org = get_org(ctx, coopname)?;
+    ctx.check(
+        ctx.is_account(username),
+        format!("account {username} does not exist"),
+    )?;
+    ctx.check(
+        USER_TYPES.contains(&kind),
+        format!("unknown participant type {kind}"),
+    )?;
+    Ok(org)
+}
+
 fn reguser(ctx: &mut ApplyContext<'_>) -> Result<(), ChainError> {
     let a: RegUser = args(ctx)?;
-    ctx.require_auth(a.coopname)?;
-    let org = get_org(ctx, a.coopname)?;
-    ctx.check(
-        ctx.is_account(a.username),
-        format!("account {} does not exist", a.username),
-    )?;
-    ctx.check(
-        USER_TYPES.contains(&a.kind),
-        format!("unknown participant type {}", a.kind),
-    )?;
+    let org = admission_preconditions(ctx, a.coopname, a.username, a.kind)?;
     if org.is_branched {
         ctx.check(
             !a.braname.is_empty(),
@@ -496,16 +508,7 @@ fn declinerfnd(ctx: &mut ApplyContext<'_>) -> Result<(), ChainError> {
 
 fn adduser(ctx: &mut ApplyContext<'_>) -> Result<(), ChainError> {
     let a: AddUser = args(ctx)?;
-    ctx.require_auth(a.coopname)?;
-    let org = get_org(ctx, a.coopname)?;
-    ctx.check(
-        ctx.is_account(a.username),
-        format!("account {} does not exist", a.username),
-    )?;
-    ctx.check(
-        USER_TYPES.contains(&a.kind),
-        format!("unknown participant type {}", a.kind),
-    )?;
+    let org = admission_preconditions(ctx, a.coopname, a.username, a.kind)?;
     ctx.check(
         a.initial.symbol == org.initial.symbol,
         "initial has the wrong symbol",
