@@ -66,6 +66,7 @@ pub struct FileConfig {
 #[serde(deny_unknown_fields)]
 pub struct FileLimits {
     pub max_body_bytes: Option<u64>,
+    pub max_held_per_coop: Option<usize>,
     pub rate: Option<Vec<FileRate>>,
 }
 
@@ -128,6 +129,8 @@ pub struct Config {
     /// Threads serving the main listener, each with its own runtime and SO_REUSEPORT socket.
     pub workers: usize,
     pub max_body_bytes: u64,
+    /// Requests one cooperative may have waiting for its node at once; more get 503 at once.
+    pub max_held_per_coop: usize,
     pub rate_windows: Vec<RateWindow>,
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
@@ -263,6 +266,7 @@ impl Config {
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
             max_body_bytes: file.limits.max_body_bytes.unwrap_or(1024 * 1024),
+            max_held_per_coop: file.limits.max_held_per_coop.unwrap_or(1024),
             rate_windows,
             header_read_timeout: ms(t.header_read_ms, 10_000),
             idle_timeout: ms(t.idle_ms, 60_000),
@@ -293,6 +297,9 @@ impl Config {
             if d.is_zero() {
                 bail!("{name} must be greater than 0");
             }
+        }
+        if config.max_held_per_coop == 0 {
+            bail!("limits.max_held_per_coop must be at least 1");
         }
         Ok(config)
     }

@@ -26,6 +26,7 @@ pub struct CoopMetrics {
     pub open_websockets: AtomicI64,
     pub rate_limited: AtomicU64,
     pub held: AtomicU64,
+    pub hold_overflow: AtomicU64,
     pub wakes: AtomicU64,
 }
 
@@ -165,6 +166,19 @@ pub fn render(global: &GlobalMetrics, coops: &[(String, std::sync::Arc<CoopMetri
             out,
             "gateway_held_requests_total{{tenant=\"{coop}\"}} {}",
             get(&m.held)
+        );
+    }
+    family(
+        &mut out,
+        "gateway_hold_overflow_total",
+        "counter",
+        "Requests refused with 503 because too many were already held, by cooperative.",
+    );
+    for (coop, m) in coops {
+        let _ = writeln!(
+            out,
+            "gateway_hold_overflow_total{{tenant=\"{coop}\"}} {}",
+            get(&m.hold_overflow)
         );
     }
     family(

@@ -98,9 +98,15 @@ async fn handle_coop(
         Ok(()) => {
             let route = if route.state == CoopState::Ready {
                 Ok(route)
-            } else {
+            } else if let Some(_slot) = rt.try_hold() {
                 rt.metrics.held.fetch_add(1, Ordering::Relaxed);
                 hold::wait_ready(&gw, &rt, route.coop.as_str()).await
+            } else {
+                rt.metrics.hold_overflow.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("Too many requests held for this cooperative; refusing");
+                Err(Refusal::NotReady {
+                    retry_after_secs: gw.config.hold_timeout.as_secs().clamp(1, 30),
+                })
             };
             match route {
                 Err(refusal) => refusal.response(),

@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Instant;
 
@@ -68,10 +68,33 @@ pub struct CoopRuntime {
     pools: Box<[OnceLock<Arc<UpstreamPool>>]>,
     /// When the last wake call was sent (coalesces concurrent wakes).
     pub wake_sent: Mutex<Option<Instant>>,
+    /// Requests waiting for this cooperative's node right now.
+    held_now: AtomicUsize,
     config: Arc<Config>,
 }
 
+/// A place among a cooperative's held requests; released on drop.
+#[derive(Debug)]
+pub struct HoldSlot<'a>(&'a AtomicUsize);
+
+impl Drop for HoldSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl CoopRuntime {
+    /// Takes a place among the held requests, or `None` when `max_held_per_coop` are waiting.
+    pub fn try_hold(&self) -> Option<HoldSlot<'_>> {
+        let max = self.config.max_held_per_coop;
+        self.held_now
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| HoldSlot(&self.held_now))
+    }
+
     /// The upstream pool of the calling thread's worker.
     pub fn pool(&self) -> &Arc<UpstreamPool> {
         let last = self.pools.len() - 1;
@@ -117,6 +140,14 @@ impl Gateway {
     pub fn apply_routes(&self, file: &RouteFile) -> Result<(), RouteError> {
         match RouteTable::build(file, &self.config.base_domain) {
             Ok(table) => {
+                // Forget the runtime (metrics, limiter, pools) of cooperatives no longer routed,
+                // so removed tenants do not accumulate; in-flight requests keep their `Arc`.
+                match self.coops.write() {
+                    Ok(mut map) => map.retain(|coop, _| table.coop(coop).is_some()),
+                    Err(poisoned) => poisoned
+                        .into_inner()
+                        .retain(|coop, _| table.coop(coop).is_some()),
+                }
                 self.routes.swap(table);
                 self.global.route_updates.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -166,6 +197,7 @@ impl Gateway {
             )),
             pools: (0..=self.config.workers).map(|_| OnceLock::new()).collect(),
             wake_sent: Mutex::new(None),
+            held_now: AtomicUsize::new(0),
             config: self.config.clone(),
         }
     }

@@ -58,6 +58,53 @@ async fn hold_deadline_gives_503_with_retry_after() {
     gw.running.shutdown().await;
 }
 
+#[tokio::test]
+async fn held_requests_are_capped_per_cooperative() {
+    let a = Upstream::start("alpha").await;
+    let b = Upstream::start("beta").await;
+    let gw = start_gateway(
+        "[limits]\nmax_held_per_coop = 2\n",
+        json!({ "routes": [route("alpha", &a, "starting"), route("beta", &b, "starting")] }),
+    )
+    .await;
+    let addr = gw.addr();
+    let first = tokio::spawn(async move { get(addr, "alpha.coops.test", "/graphql").await });
+    let second = tokio::spawn(async move { get(addr, "alpha.coops.test", "/graphql").await });
+    wait_for_metric(&gw, "gateway_held_requests_total{tenant=\"alpha\"} 2").await;
+    // The third request for alpha is refused at once instead of queueing without bound.
+    let (status, headers, body) = tokio::time::timeout(
+        Duration::from_secs(10),
+        get(addr, "alpha.coops.test", "/graphql"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(body, "service is starting, retry later\n");
+    wait_for_metric(&gw, "gateway_hold_overflow_total{tenant=\"alpha\"} 1").await;
+    // The cap is per cooperative: beta still holds.
+    let beta = tokio::spawn(async move { get(addr, "beta.coops.test", "/graphql").await });
+    wait_for_metric(&gw, "gateway_held_requests_total{tenant=\"beta\"} 1").await;
+    gw.write_routes(json!({ "routes": [route("alpha", &a, "ready"), route("beta", &b, "ready")] }));
+    for (task, node) in [(first, "alpha"), (second, "alpha"), (beta, "beta")] {
+        let (status, _, body) = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json(&body)["node"], node);
+    }
+    // Released slots are reusable.
+    gw.write_routes(json!({ "routes": [route("alpha", &a, "starting")] }));
+    gw.wait_for_status("beta.coops.test", "/", StatusCode::NOT_FOUND)
+        .await;
+    let again = tokio::spawn(async move { get(addr, "alpha.coops.test", "/").await });
+    wait_for_metric(&gw, "gateway_held_requests_total{tenant=\"alpha\"} 3").await;
+    gw.write_routes(json!({ "routes": [route("alpha", &a, "ready")] }));
+    assert_eq!(again.await.unwrap().0, StatusCode::OK);
+    gw.running.shutdown().await;
+}
+
 /// A stand-in control plane: records wake calls and flips the route file to ready.
 async fn control_plane(
     route_file: PathBuf,

@@ -258,5 +258,17 @@ async fn admin_api_pushes_routes_and_serves_metrics() {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
     assert!(!metrics.contains("/graphql"));
+
+    // A cooperative removed from the table takes its series, limiter and pools with it.
+    let only_alpha = json!({ "routes": [route("alpha", &a, "ready")] }).to_string();
+    assert_eq!(
+        send(gw.admin(), put(Some("operator-token"), only_alpha))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, _, metrics) = get(gw.admin(), "admin", "/metrics").await;
+    assert!(!metrics.contains("tenant=\"beta\""), "{metrics}");
+    assert!(metrics.contains("gateway_requests_total{tenant=\"alpha\",status_class=\"2xx\"} 2"));
     gw.running.shutdown().await;
 }
