@@ -1,14 +1,19 @@
 //! Command line and commands: `serve` (migrate, sync, HTTP), `resync` (rebuild the chain-derived
-//! data up to the current head), `digest` (print the canonical digest of that data).
+//! data up to the current head), `digest` (print the canonical digest of that data),
+//! `regenerate` (rebuild a stored document and compare its hash).
 //!
 //! The GraphQL part adds `schema` (print the SDL) here and its endpoint to [`crate::http`].
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use chain::api::ChainClient;
 use clap::{Parser, Subcommand};
+use documents::factory::Factory;
+use documents::pdf::PdfEngine;
+use documents::render::Renderer;
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -16,6 +21,7 @@ use crate::config::{Config, ConfigArgs, SyncMode};
 use crate::db::Db;
 use crate::http::HttpState;
 use crate::metrics::Metrics;
+use crate::paperwork::{Paperwork, Regeneration};
 use crate::sync::{self, SyncContext};
 
 /// Timeout of each chain HTTP API call.
@@ -32,7 +38,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Apply migrations, sync the chain and serve /healthz, /readyz and /metrics.
     Serve,
@@ -41,24 +47,81 @@ pub enum Command {
     Resync,
     /// Print the canonical SHA-256 of everything derived from the chain.
     Digest,
+    /// Regenerate a stored document from its meta and the data as of its block and compare
+    /// the hash. Exit code 0: match, 1: mismatch, 2: error.
+    Regenerate {
+        /// The document's doc_hash (64 hex digits, any case).
+        #[arg(long)]
+        hash: String,
+        /// Only this member's record (default: every member's record of the hash).
+        #[arg(long)]
+        username: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a parsed command line; the exit code for a finished command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Regenerate {
+        hash,
+        username,
+        json,
+    } = &cli.command
+    {
+        // this command reports its own errors (exit code 2)
+        let outcome = match crate::config::load(&cli.config) {
+            Ok(config) => {
+                let span = tracing::info_span!("tenant_node", coop = %config.coopname);
+                regenerate(&config, hash, username.as_deref())
+                    .instrument(span)
+                    .await
+            }
+            Err(e) => Err(anyhow::Error::from(e)),
+        };
+        let (text, code) = crate::paperwork::report::render(hash, &outcome, *json);
+        println!("{text}");
+        return Ok(ExitCode::from(code));
+    }
     let config = crate::config::load(&cli.config)?;
     let span = tracing::info_span!("tenant_node", coop = %config.coopname);
     match cli.command {
-        Command::Serve => serve(config, shutdown_signal()).instrument(span).await,
-        Command::Resync => resync(&config, shutdown_signal())
-            .instrument(span)
-            .await
-            .map(drop),
+        Command::Serve => serve(config, shutdown_signal()).instrument(span).await?,
+        Command::Resync => {
+            resync(&config, shutdown_signal()).instrument(span).await?;
+        }
         Command::Digest => {
             let (digest, _) = digest(&config).instrument(span).await?;
             println!("{digest}");
-            Ok(())
         }
+        Command::Regenerate { .. } => unreachable!("handled above"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the document factory (templates and the WeasyPrint engine of `config.pdf`).
+pub async fn start_factory(config: &Config) -> anyhow::Result<Factory> {
+    let renderer = Renderer::new().context("load the document templates")?;
+    let pdf = PdfEngine::start(config.pdf.clone())
+        .await
+        .context("start the PDF engine")?;
+    Ok(Factory::new(renderer, pdf))
+}
+
+/// `regenerate`: every stored record of the hash (or the member's), regenerated and compared.
+pub async fn regenerate(
+    config: &Config,
+    hash: &str,
+    username: Option<&str>,
+) -> anyhow::Result<Vec<Regeneration>> {
+    let db = open_database(config).await?;
+    let factory = Arc::new(start_factory(config).await?);
+    let paperwork = Paperwork::new(db, config.coopname, config.contracts.clone(), factory);
+    paperwork
+        .regenerate(hash, username)
+        .await
+        .context("regenerate")
 }
 
 /// A receiver that turns true on SIGINT or SIGTERM.
@@ -235,5 +298,11 @@ mod tests {
         assert!(matches!(cli.command, Command::Digest));
         assert_eq!(cli.config.coopname.as_deref(), Some("voskhod"));
         assert_eq!(cli.config.sync_mode, Some(SyncMode::Irreversible));
+        let cli =
+            Cli::try_parse_from(["tenant-node", "regenerate", "--hash", "AB", "--json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Regenerate { ref hash, username: None, json: true } if hash == "AB"
+        ));
     }
 }

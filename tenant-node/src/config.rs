@@ -60,6 +60,33 @@ pub struct ContractsFile {
     pub fund: Option<String>,
 }
 
+/// Which PDF engine documents use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PdfMode {
+    /// The warm worker pool, or the CLI when the pool cannot start.
+    Auto,
+    /// Only the warm pool.
+    Pool,
+    /// One `weasyprint` process per document.
+    Cli,
+}
+
+/// `[pdf]`: the WeasyPrint engine of the document factory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdfFile {
+    pub mode: Option<PdfMode>,
+    pub workers: Option<usize>,
+    pub queue: Option<usize>,
+    pub queue_timeout_secs: Option<u64>,
+    pub timeout_secs: Option<u64>,
+    pub start_timeout_secs: Option<u64>,
+    pub recycle_after: Option<u32>,
+    pub weasyprint: Option<PathBuf>,
+    pub python: Option<PathBuf>,
+}
+
 /// The TOML file as written.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,6 +107,8 @@ pub struct ConfigFile {
     pub secret_key_file: Option<PathBuf>,
     #[serde(default)]
     pub contracts: ContractsFile,
+    #[serde(default)]
+    pub pdf: PdfFile,
 }
 
 /// Flags (each with its environment variable); they override the file.
@@ -216,6 +245,8 @@ pub struct Config {
     pub jwt_key: Option<Secret>,
     /// Required once private data is encrypted; validated when given.
     pub secret_key: Option<Secret>,
+    /// The document factory's WeasyPrint engine.
+    pub pdf: documents::pdf::PdfConfig,
 }
 
 /// Reads the file named by `--config` (if any) and merges it with the flags and the secret
@@ -314,6 +345,7 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         secret_file.as_deref(),
         parse_secret_key,
     )?;
+    let pdf = pdf_config(file.pdf)?;
     Ok(Config {
         coopname,
         database_url: DatabaseUrl(database_url),
@@ -330,6 +362,57 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         contracts,
         jwt_key,
         secret_key,
+        pdf,
+    })
+}
+
+/// `[pdf]` with the documents crate's defaults for what is not given.
+fn pdf_config(file: PdfFile) -> Result<documents::pdf::PdfConfig, ConfigError> {
+    use documents::pdf::{EngineMode, PdfConfig};
+    use std::time::Duration;
+    let d = PdfConfig::default();
+    let secs = |key: &'static str, v: Option<u64>, default: Duration, max: u64| match v {
+        None => Ok(default),
+        Some(s) if (1..=max).contains(&s) => Ok(Duration::from_secs(s)),
+        Some(_) => Err(invalid(key, format!("must be 1..={max} seconds"))),
+    };
+    let workers = file.workers.unwrap_or(d.workers);
+    if !(1..=32).contains(&workers) {
+        return Err(invalid("pdf.workers", "must be 1..=32"));
+    }
+    let queue = file.queue.unwrap_or(d.queue);
+    if !(1..=10_000).contains(&queue) {
+        return Err(invalid("pdf.queue", "must be 1..=10000"));
+    }
+    let recycle_after = file.recycle_after.unwrap_or(d.recycle_after);
+    if recycle_after == 0 {
+        return Err(invalid("pdf.recycle_after", "must be at least 1"));
+    }
+    Ok(PdfConfig {
+        mode: match file.mode.unwrap_or(PdfMode::Auto) {
+            PdfMode::Auto => EngineMode::Auto,
+            PdfMode::Pool => EngineMode::Pool,
+            PdfMode::Cli => EngineMode::Cli,
+        },
+        workers,
+        queue,
+        queue_timeout: secs(
+            "pdf.queue_timeout_secs",
+            file.queue_timeout_secs,
+            d.queue_timeout,
+            3600,
+        )?,
+        timeout: secs("pdf.timeout_secs", file.timeout_secs, d.timeout, 3600)?,
+        start_timeout: secs(
+            "pdf.start_timeout_secs",
+            file.start_timeout_secs,
+            d.start_timeout,
+            3600,
+        )?,
+        recycle_after,
+        weasyprint: file.weasyprint.unwrap_or(d.weasyprint),
+        python: file.python,
+        cache_dir: None,
     })
 }
 
@@ -430,6 +513,20 @@ mod tests {
         assert_eq!(c.listen.to_string(), "127.0.0.1:8090");
         assert_eq!(c.contracts.soviet.to_string(), "soviet");
         assert!(c.jwt_key.is_none() && c.secret_key.is_none());
+        assert_eq!(c.pdf.mode, documents::pdf::EngineMode::Auto);
+        assert_eq!(c.pdf.workers, 2);
+        let c = merge(
+            file(&format!(
+                "{}[pdf]\nmode = \"cli\"\nworkers = 3\ntimeout_secs = 5\n",
+                minimal()
+            )),
+            &ConfigArgs::default(),
+            SecretEnv::default(),
+        )
+        .unwrap();
+        assert_eq!(c.pdf.mode, documents::pdf::EngineMode::Cli);
+        assert_eq!(c.pdf.workers, 3);
+        assert_eq!(c.pdf.timeout, std::time::Duration::from_secs(5));
         assert!(!format!("{c:?}").contains("u:p@"), "the URL is redacted");
     }
 
@@ -464,6 +561,9 @@ mod tests {
         assert!(bad("start_block = 0").contains("start_block"));
         assert!(bad("listen = \"nowhere\"").contains("listen"));
         assert!(bad("batch_blocks = 0").contains("batch_blocks"));
+        assert!(bad("[pdf]\nworkers = 0").contains("pdf.workers"));
+        assert!(bad("[pdf]\ntimeout_secs = 0").contains("pdf.timeout_secs"));
+        assert!(toml::from_str::<ConfigFile>("[pdf]\nmode = \"fast\"").is_err());
         let e = merge(
             file("coopname = \"voskhod\""),
             &ConfigArgs::default(),

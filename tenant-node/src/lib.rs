@@ -6,7 +6,9 @@
 //! `batch` (a unit of storage), `digest` (canonical encoding), `metrics` (counters, rates,
 //! Prometheus text), `registry` (the registries' typed records).
 //! I/O: `db` (the only module with SQL), `sync` (the SHiP sync engine), `http` (health,
-//! readiness, metrics), `cli` (commands).
+//! readiness, metrics), `cli` (commands), `paperwork` (private data versioned by block,
+//! document generation, storage, regeneration and signed-document verification; its pure
+//! parts are `paperwork::private` and `paperwork::signed`).
 
 pub mod abis;
 pub mod batch;
@@ -18,6 +20,7 @@ pub mod extract;
 pub mod filter;
 pub mod http;
 pub mod metrics;
+pub mod paperwork;
 pub mod registry;
 pub mod sync;
 
@@ -43,7 +46,7 @@ pub fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(cli::run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("error: {e:#}");

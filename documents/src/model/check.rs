@@ -5,7 +5,9 @@ use std::fmt;
 
 use thiserror::Error;
 
-use super::{BankAccount, BoardMember, Coop, DocumentData, OrganizationDetails, User, Vars};
+use super::{
+    BankAccount, BoardMember, Coop, DocumentData, FreeProject, OrganizationDetails, User, Vars,
+};
 use crate::clock::{Date, DateTime};
 use crate::validate::{self, InnKind, Problem};
 
@@ -213,6 +215,55 @@ impl DocumentData {
         } else {
             Err(ValidationErrors(c.errors))
         }
+    }
+}
+
+/// Runs one part's checks on its own (the tenant node validates private data when it is written).
+fn run(f: impl FnOnce(&mut Checker)) -> Result<(), ValidationErrors> {
+    let mut c = Checker { errors: Vec::new() };
+    f(&mut c);
+    if c.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors(c.errors))
+    }
+}
+
+impl User {
+    /// Checks the member's fields (paths start with `user.`).
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        run(|c| self.check(c))
+    }
+}
+
+impl Vars {
+    /// Checks the cooperative's variables (paths start with `vars.`).
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        run(|c| self.check(c))
+    }
+}
+
+impl BankAccount {
+    /// Checks a bank account (paths start with `bank_account.`).
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        run(|c| check_bank(c, "bank_account", self))
+    }
+}
+
+impl FreeProject {
+    /// Checks a free-decision project (paths start with `project.`).
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        run(|c| {
+            c.check("project.id".into(), validate::text(&self.id, NAME_MAX));
+            c.check(
+                "project.question".into(),
+                validate::text(&self.question, LONG_TEXT_MAX),
+            );
+            c.check(
+                "project.decision".into(),
+                validate::text(&self.decision, LONG_TEXT_MAX),
+            );
+        })
     }
 }
 

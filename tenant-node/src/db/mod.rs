@@ -6,9 +6,13 @@
 //!   checkpoint;
 //! - [`read`]: table rows (current or as of a block), row versions, action receipts;
 //! - [`registry`]: the typed registries, current or as of a block;
-//! - [`digest`]: the canonical digest of everything derived from the chain.
+//! - [`digest`]: the canonical digest of everything derived from the chain;
+//! - [`private`]: private data, append-only and versioned by block;
+//! - [`documents`]: generated documents by `(doc_hash, username)`.
 
 pub mod digest;
+pub mod documents;
+pub mod private;
 pub mod read;
 pub mod registry;
 pub mod write;
