@@ -31,6 +31,79 @@ pub enum Command {
     /// Chain tools: keys, signatures, ABI encoding, transactions (JSON on stdout).
     #[command(subcommand)]
     Chain(crate::chain_cli::ChainCommand),
+    /// Run the control plane service in the foreground (API, reconcile loop, nodes).
+    Serve,
+    /// Manage hosted cooperatives through the control plane API.
+    #[command(subcommand)]
+    Coop(CoopCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CoopCommand {
+    /// Create a cooperative: database, role, secrets, node; waits until it is ready.
+    Create(CreateArgs),
+    /// List cooperatives.
+    List(OutputArgs),
+    /// Show one cooperative.
+    Show {
+        coop: String,
+        /// Also print its secrets (database URL, keys). An explicit operator action.
+        #[arg(long)]
+        secrets: bool,
+        #[command(flatten)]
+        out: OutputArgs,
+    },
+    /// Stop the node, keep the data (the gateway wakes it on the next request).
+    Suspend(CoopArgs),
+    /// Run a suspended cooperative again.
+    Resume(CoopArgs),
+    /// Restart the node.
+    Restart(CoopArgs),
+    /// Stop the node and drop its database, role and files.
+    Delete(CoopArgs),
+    /// Print the node's log.
+    Logs {
+        coop: String,
+        #[arg(long, default_value_t = 100)]
+        lines: usize,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CoopArgs {
+    pub coop: String,
+    /// Return at once instead of waiting for the change to complete.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The cooperative's account name.
+    pub coop: String,
+    #[arg(long)]
+    pub chain_url: Option<String>,
+    #[arg(long)]
+    pub ship_url: Option<String>,
+    #[arg(long)]
+    pub chain_id: Option<String>,
+    /// Custom domain served by the gateway.
+    #[arg(long)]
+    pub domain: Option<String>,
+    #[arg(long)]
+    pub memory_mb: Option<u32>,
+    /// PostgreSQL CONNECTION LIMIT of its role.
+    #[arg(long)]
+    pub connection_limit: Option<u32>,
+    #[arg(long, value_enum)]
+    pub runtime: Option<crate::model::RuntimeKind>,
+    /// Return at once instead of waiting until the node is ready.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 /// Output format of commands that print for people by default.
@@ -74,6 +147,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Down(out) => {
             let config = PlatformConfig::load(&cli.config)?;
             print_down(&platform::down(&config).await?, out.json)
+        }
+        Command::Serve => {
+            let config = PlatformConfig::load(&cli.config)?;
+            platform::serve(&config).await
+        }
+        Command::Coop(command) => {
+            let config = PlatformConfig::load(&cli.config)?;
+            crate::cli_coop::run(&config, command).await
         }
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! Every key is documented in `docs/configuration.md`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
@@ -15,6 +17,39 @@ pub struct ConfigFile {
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
     pub postgres: PostgresFile,
+    #[serde(default)]
+    pub control_plane: ControlPlaneFile,
+    #[serde(default)]
+    pub gateway: GatewayFile,
+}
+
+/// `[control_plane]`: the service and the defaults of new cooperatives.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlaneFile {
+    pub listen: Option<SocketAddr>,
+    pub url: Option<String>,
+    pub node_binary: Option<PathBuf>,
+    pub port_range: Option<String>,
+    pub chain_url: Option<String>,
+    pub ship_url: Option<String>,
+    pub chain_id: Option<String>,
+    pub memory_mb: Option<u32>,
+    pub connection_limit: Option<u32>,
+    pub reconcile_interval_ms: Option<u64>,
+    pub start_deadline_s: Option<u64>,
+    pub step_deadline_s: Option<u64>,
+    pub stop_grace_s: Option<u64>,
+    pub backoff_cap_s: Option<u64>,
+    pub log_max_bytes: Option<u64>,
+    pub log_keep: Option<usize>,
+}
+
+/// `[gateway]`: where routes are published.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayFile {
+    pub admin_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,6 +80,124 @@ pub struct ConfigArgs {
     /// Superuser URL of an external PostgreSQL; when set, no managed cluster is run.
     #[arg(long, env = "MONO_PG_ADMIN_URL", global = true, hide_env_values = true)]
     pub pg_admin_url: Option<String>,
+    /// Base URL of the control plane API (for `mono coop`).
+    #[arg(long, env = "MONO_CONTROL_PLANE_URL", global = true)]
+    pub control_plane_url: Option<String>,
+    /// Listen address of the control plane API (`mono serve`).
+    #[arg(long, env = "MONO_CONTROL_PLANE_LISTEN", global = true)]
+    pub control_plane_listen: Option<SocketAddr>,
+    /// The tenant-node binary the control plane runs.
+    #[arg(long, env = "MONO_TENANT_NODE_BIN", global = true)]
+    pub tenant_node_bin: Option<PathBuf>,
+    /// Default chain HTTP API URL of new cooperatives.
+    #[arg(long, env = "MONO_CHAIN_URL", global = true)]
+    pub chain_url: Option<String>,
+    /// Default SHiP URL of new cooperatives.
+    #[arg(long, env = "MONO_SHIP_URL", global = true)]
+    pub ship_url: Option<String>,
+    /// Default chain id of new cooperatives.
+    #[arg(long, env = "MONO_CHAIN_ID", global = true)]
+    pub chain_id: Option<String>,
+    /// Gateway admin URL to publish routes to.
+    #[arg(long, env = "MONO_GATEWAY_ADMIN_URL", global = true)]
+    pub gateway_admin_url: Option<String>,
+}
+
+/// The control plane's validated settings.
+#[derive(Debug, Clone)]
+pub struct ControlPlaneSettings {
+    pub listen: SocketAddr,
+    pub url: String,
+    pub node_binary: PathBuf,
+    pub ports: std::ops::RangeInclusive<u16>,
+    pub chain_url: Option<String>,
+    pub ship_url: Option<String>,
+    pub chain_id: Option<String>,
+    pub memory_mb: u32,
+    pub connection_limit: u32,
+    pub reconcile_interval: Duration,
+    pub start_deadline: Duration,
+    pub step_deadline: Duration,
+    pub stop_grace: Duration,
+    pub backoff_cap: Duration,
+    pub log_max_bytes: u64,
+    pub log_keep: usize,
+    pub gateway_admin_url: Option<String>,
+}
+
+impl ControlPlaneSettings {
+    fn resolve(
+        file: ControlPlaneFile,
+        gateway: GatewayFile,
+        args: &ConfigArgs,
+    ) -> anyhow::Result<Self> {
+        let listen = args
+            .control_plane_listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7000)));
+        let url = args
+            .control_plane_url
+            .clone()
+            .or(file.url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            bail!("control_plane.url must be an http(s):// URL");
+        }
+        let node_binary = match args.tenant_node_bin.clone().or(file.node_binary) {
+            Some(p) => absolute(&p)?,
+            None => default_node_binary(),
+        };
+        let ports = parse_port_range(file.port_range.as_deref().unwrap_or("20000-29999"))?;
+        let secs = |v: Option<u64>, default: u64, key: &str| -> anyhow::Result<Duration> {
+            let v = v.unwrap_or(default);
+            if !(1..=3600).contains(&v) {
+                bail!("control_plane.{key} must be between 1 and 3600");
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let reconcile_ms = file.reconcile_interval_ms.unwrap_or(1000);
+        if !(50..=60_000).contains(&reconcile_ms) {
+            bail!("control_plane.reconcile_interval_ms must be between 50 and 60000");
+        }
+        Ok(ControlPlaneSettings {
+            listen,
+            url,
+            node_binary,
+            ports,
+            chain_url: args.chain_url.clone().or(file.chain_url),
+            ship_url: args.ship_url.clone().or(file.ship_url),
+            chain_id: args.chain_id.clone().or(file.chain_id),
+            memory_mb: file.memory_mb.unwrap_or(512),
+            connection_limit: file.connection_limit.unwrap_or(6),
+            reconcile_interval: Duration::from_millis(reconcile_ms),
+            start_deadline: secs(file.start_deadline_s, 120, "start_deadline_s")?,
+            step_deadline: secs(file.step_deadline_s, 60, "step_deadline_s")?,
+            stop_grace: secs(file.stop_grace_s, 10, "stop_grace_s")?,
+            backoff_cap: secs(file.backoff_cap_s, 30, "backoff_cap_s")?,
+            log_max_bytes: file.log_max_bytes.unwrap_or(10 * 1024 * 1024).max(4096),
+            log_keep: file.log_keep.unwrap_or(3).min(100),
+            gateway_admin_url: args.gateway_admin_url.clone().or(gateway.admin_url),
+        })
+    }
+}
+
+/// `tenant-node` next to the running executable, else from `PATH`.
+fn default_node_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("tenant-node")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("tenant-node"))
+}
+
+fn parse_port_range(s: &str) -> anyhow::Result<std::ops::RangeInclusive<u16>> {
+    let parsed = s
+        .split_once('-')
+        .and_then(|(a, b)| Some((a.trim().parse::<u16>().ok()?, b.trim().parse::<u16>().ok()?)));
+    match parsed {
+        Some((a, b)) if a >= 1024 && a <= b => Ok(a..=b),
+        _ => bail!("control_plane.port_range must be `FROM-TO` with 1024 <= FROM <= TO <= 65535"),
+    }
 }
 
 /// Where the platform's PostgreSQL comes from.
@@ -66,6 +219,7 @@ pub enum PostgresSource {
 pub struct PlatformConfig {
     pub data_dir: PathBuf,
     pub postgres: PostgresSource,
+    pub control_plane: ControlPlaneSettings,
 }
 
 impl PlatformConfig {
@@ -121,7 +275,17 @@ impl PlatformConfig {
                 }
             }
         };
-        Ok(PlatformConfig { data_dir, postgres })
+        let control_plane = ControlPlaneSettings::resolve(file.control_plane, file.gateway, args)?;
+        Ok(PlatformConfig {
+            data_dir,
+            postgres,
+            control_plane,
+        })
+    }
+
+    /// `<data_dir>/control-plane`: the control plane's key, tokens and cooperatives' files.
+    pub fn state_dir(&self) -> PathBuf {
+        self.data_dir.join("control-plane")
     }
 
     /// The managed cluster's configuration, or `None` for an external server.

@@ -90,9 +90,12 @@ pub async fn up(config: &PlatformConfig) -> anyhow::Result<UpReport> {
     })
 }
 
+/// The control plane's own database.
+pub(crate) const CP_DATABASE: &str = "mono_control_plane";
+
 /// Connects as superuser, creates the control plane's database if needed and migrates it.
 /// Returns the server version.
-async fn prepare(admin_url: &str) -> anyhow::Result<String> {
+pub(crate) async fn prepare(admin_url: &str) -> anyhow::Result<String> {
     let admin = connect(admin_url)
         .await
         .context("connect to PostgreSQL as superuser")?;
@@ -147,4 +150,32 @@ pub async fn down(config: &PlatformConfig) -> anyhow::Result<DownReport> {
             managed_pg::StopOutcome::NotRunning => "not-running",
         },
     })
+}
+
+/// `mono serve`: runs the control plane in the foreground until SIGTERM or Ctrl-C, then stops
+/// its nodes. With the managed cluster, starts it first if it is not running.
+pub async fn serve(config: &PlatformConfig) -> anyhow::Result<()> {
+    let (admin_url, cluster) = match &config.postgres {
+        PostgresSource::External { admin_url } => (admin_url.clone(), None),
+        PostgresSource::Managed { .. } => {
+            let cluster =
+                managed_pg::Cluster::new(config.cluster_config().context("managed PostgreSQL")?)?;
+            let blocking = cluster.clone();
+            tokio::task::spawn_blocking(move || blocking.start())
+                .await
+                .context("join the PostgreSQL start-up task")??;
+            (cluster.admin_url()?, Some(cluster))
+        }
+    };
+    let service_config = crate::service::ServiceConfig::from_platform(config, admin_url, cluster)?;
+    let service = crate::service::Service::start(service_config).await?;
+    eprintln!("control plane listening on http://{}", service.addr());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("install the SIGTERM handler")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("Stopping the control plane");
+    service.shutdown().await
 }

@@ -22,6 +22,7 @@ use rand::Rng;
 
 use crate::binaries::{find_binaries, PgBinaries};
 use crate::error::ClusterError;
+use crate::hba::{self, HbaRule};
 use crate::privileges::RunAs;
 
 /// The managed cluster's default loopback port (not 5432, so a system cluster can coexist).
@@ -29,14 +30,6 @@ pub const DEFAULT_PORT: u16 = 55432;
 
 /// The superuser role created by `initdb`.
 pub const SUPERUSER: &str = "postgres";
-
-const PG_HBA: &str = "\
-# Managed by mono: local connections only, always authenticated with SCRAM-SHA-256.
-# TYPE  DATABASE  USER  ADDRESS        METHOD
-local   all       all                  scram-sha-256
-host    all       all   127.0.0.1/32   scram-sha-256
-host    all       all   ::1/128        scram-sha-256
-";
 
 /// How to run the cluster. Build one with [`ClusterConfig::new`] and adjust fields.
 #[derive(Debug, Clone)]
@@ -220,7 +213,7 @@ impl Cluster {
         );
         let _ = fs::remove_file(&pwfile);
         result?;
-        fs::write(scratch.join("pg_hba.conf"), PG_HBA)
+        fs::write(scratch.join("pg_hba.conf"), hba::render(SUPERUSER, &[]))
             .map_err(ClusterError::io("write pg_hba.conf"))?;
         let mut conf = fs::OpenOptions::new()
             .append(true)
@@ -378,7 +371,47 @@ impl Cluster {
         )
     }
 
+    fn hba_file(&self) -> PathBuf {
+        self.data_dir().join("pg_hba.conf")
+    }
+
+    /// The cooperative lines of the managed `pg_hba.conf` section.
+    pub fn hba_rules(&self) -> Result<Vec<HbaRule>, ClusterError> {
+        let path = self.hba_file();
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(hba::parse(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(ClusterError::Io {
+                action: format!("read {}", path.display()),
+                source: e,
+            }),
+        }
+    }
+
+    /// Replaces the managed section with `rules` and reloads a running server, so each
+    /// cooperative role is admitted to its own database only. Idempotent.
+    pub fn set_hba_rules(&self, rules: &[HbaRule]) -> Result<(), ClusterError> {
+        self.write_hba(rules)?;
+        if self.running().is_some() {
+            self.reload()?;
+        }
+        Ok(())
+    }
+
+    fn write_hba(&self, rules: &[HbaRule]) -> Result<(), ClusterError> {
+        let path = self.hba_file();
+        let tmp = self.data_dir().join("pg_hba.conf.tmp");
+        fs::write(&tmp, hba::render(SUPERUSER, rules))
+            .map_err(ClusterError::io(format!("write {}", tmp.display())))?;
+        set_mode(&tmp, 0o600)?;
+        self.run_as.chown(&tmp)?;
+        fs::rename(&tmp, &path).map_err(ClusterError::io(format!("replace {}", path.display())))
+    }
+
     fn write_settings(&self) -> Result<(), ClusterError> {
+        // pg_hba.conf is rewritten too: clusters initialised before the managed section existed
+        // get the current base lines; the cooperative lines are kept.
+        self.write_hba(&self.hba_rules()?)?;
         let conf = format!(
             "# Written by mono at every start; change the platform configuration instead.\n\
              listen_addresses = '127.0.0.1'\n\

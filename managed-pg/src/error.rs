@@ -56,6 +56,8 @@ pub enum ClusterError {
         #[source]
         source: std::io::Error,
     },
+    #[error("invalid pg_hba rule: {detail}")]
+    BadHbaRule { detail: String },
     #[error("PostgreSQL did not accept connections within {seconds} s; see {log}")]
     NotReady { seconds: u64, log: PathBuf },
 }

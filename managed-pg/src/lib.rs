@@ -9,6 +9,7 @@
 mod binaries;
 mod cluster;
 mod error;
+mod hba;
 mod privileges;
 pub mod testing;
 
@@ -18,3 +19,4 @@ pub use cluster::{
     SUPERUSER,
 };
 pub use error::ClusterError;
+pub use hba::HbaRule;

@@ -19,6 +19,7 @@ pub const TEST_PG_URL_ENV: &str = "MONO_TEST_PG_URL";
 
 struct Shared {
     admin_url: String,
+    cluster: Option<Cluster>,
 }
 
 static SHARED: OnceLock<Result<Shared, String>> = OnceLock::new();
@@ -48,7 +49,10 @@ pub fn scratch_dir(prefix: &str) -> tempfile::TempDir {
 
 fn start_shared() -> Result<Shared, String> {
     if let Ok(url) = std::env::var(TEST_PG_URL_ENV) {
-        return Ok(Shared { admin_url: url });
+        return Ok(Shared {
+            admin_url: url,
+            cluster: None,
+        });
     }
     let root = std::env::temp_dir().join(format!(
         "mono-test-pg-{}-{:08x}",
@@ -65,6 +69,7 @@ fn start_shared() -> Result<Shared, String> {
     cluster.start().map_err(|e| e.to_string())?;
     Ok(Shared {
         admin_url: cluster.admin_url().map_err(|e| e.to_string())?,
+        cluster: Some(cluster),
     })
 }
 
@@ -110,6 +115,16 @@ pub async fn admin_url() -> String {
         Ok(url) => url,
         Err(e) => panic!("cannot start the test PostgreSQL cluster: {e}"),
     }
+}
+
+/// The managed test cluster (for tests of `pg_hba.conf` management), or `None` when the tests
+/// use an external cluster through `MONO_TEST_PG_URL`.
+pub async fn cluster() -> Option<Cluster> {
+    admin_url().await;
+    SHARED
+        .get()
+        .and_then(|s| s.as_ref().ok())
+        .and_then(|s| s.cluster.clone())
 }
 
 /// Connects and drives the connection on the current runtime.

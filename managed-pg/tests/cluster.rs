@@ -212,3 +212,73 @@ fn foreign_directory_is_not_taken_over() {
         "keep me"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_hba_section_admits_each_role_only_to_its_own_database() {
+    let dir = scratch_dir("mono-pg-hba");
+    let cluster = cluster_in(dir.path());
+    cluster.start().unwrap();
+    let admin = cluster.admin_url().unwrap();
+    for sql in [
+        "CREATE ROLE coop_a LOGIN PASSWORD 'pa'",
+        "CREATE ROLE coop_b LOGIN PASSWORD 'pb'",
+        "CREATE DATABASE coop_a OWNER coop_a",
+        "CREATE DATABASE coop_b OWNER coop_b",
+    ] {
+        exec(&admin, sql).await;
+    }
+    let port = cluster.port();
+    let url =
+        |role: &str, pw: &str, db: &str| format!("postgres://{role}:{pw}@127.0.0.1:{port}/{db}");
+
+    // Without a managed line no cooperative role gets in at all.
+    assert!(
+        tokio_postgres::connect(&url("coop_a", "pa", "coop_a"), NoTls)
+            .await
+            .is_err()
+    );
+
+    let rules = [
+        managed_pg::HbaRule::new("coop_a", "coop_a").unwrap(),
+        managed_pg::HbaRule::new("coop_b", "coop_b").unwrap(),
+    ];
+    cluster.set_hba_rules(&rules).unwrap();
+    assert_eq!(cluster.hba_rules().unwrap().len(), 2);
+    assert_eq!(
+        query_one_i64(&url("coop_a", "pa", "coop_a"), "SELECT 1::bigint").await,
+        1
+    );
+    // PUBLIC keeps CONNECT on coop_b here (no REVOKE): pg_hba alone refuses the cross connection.
+    let Err(err) = tokio_postgres::connect(&url("coop_a", "pa", "coop_b"), NoTls).await else {
+        panic!("coop_a must not reach coop_b");
+    };
+    assert!(format!("{err:?}").contains("pg_hba.conf"), "{err:?}");
+
+    // The section survives a restart; removing a rule locks the role out again.
+    cluster.stop().unwrap();
+    cluster.start().unwrap();
+    assert_eq!(cluster.hba_rules().unwrap(), {
+        let mut r = rules.to_vec();
+        r.sort();
+        r
+    });
+    cluster.set_hba_rules(&rules[1..]).unwrap();
+    assert!(
+        tokio_postgres::connect(&url("coop_a", "pa", "coop_a"), NoTls)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        query_one_i64(&url("coop_b", "pb", "coop_b"), "SELECT 2::bigint").await,
+        2
+    );
+    // The superuser still reaches every database.
+    assert_eq!(
+        query_one_i64(
+            &managed_pg::url_with_database(&admin, "coop_a"),
+            "SELECT 3::bigint"
+        )
+        .await,
+        3
+    );
+}
