@@ -5,8 +5,11 @@
 //! cooperative, field plans), `abis` (ABI history by block), `extract` (SHiP block → records),
 //! `batch` (a unit of storage), `digest` (canonical encoding), `metrics` (counters, rates,
 //! Prometheus text), `registry` (the registries' typed records).
+//! `payments` (statuses and their transition table, amounts, payment methods, the `qrpay`
+//! ST00012 string and QR code), `outbox` (the registration transaction of a chain intent).
 //! I/O: `db` (the only module with SQL), `sync` (the SHiP sync engine), `http` (health,
-//! readiness, metrics), `cli` (commands).
+//! readiness, metrics), `cli` (commands), `outbox::sender` (sends chain intents exactly once),
+//! `mail` (the email outbox sender, SMTP or files).
 
 pub mod abis;
 pub mod batch;
@@ -18,6 +21,8 @@ pub mod extract;
 pub mod filter;
 pub mod http;
 pub mod metrics;
+pub mod outbox;
+pub mod payments;
 pub mod registry;
 pub mod sync;
 

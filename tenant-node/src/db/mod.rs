@@ -6,9 +6,14 @@
 //!   checkpoint;
 //! - [`read`]: table rows (current or as of a block), row versions, action receipts;
 //! - [`registry`]: the typed registries, current or as of a block;
-//! - [`digest`]: the canonical digest of everything derived from the chain.
+//! - [`digest`]: the canonical digest of everything derived from the chain;
+//! - [`payments`]: payments, payment methods, registration packages;
+//! - [`outbox`]: chain intents and their transactions;
+//! - [`mail`]: the email outbox.
 
 pub mod digest;
+pub mod outbox;
+pub mod payments;
 pub mod read;
 pub mod registry;
 pub mod write;
