@@ -20,6 +20,7 @@ pub mod digest;
 pub mod extract;
 pub mod filter;
 pub mod http;
+pub mod mail;
 pub mod metrics;
 pub mod outbox;
 pub mod payments;

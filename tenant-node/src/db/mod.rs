@@ -12,6 +12,7 @@
 //! - [`mail`]: the email outbox.
 
 pub mod digest;
+pub mod mail;
 pub mod outbox;
 pub mod payments;
 pub mod read;

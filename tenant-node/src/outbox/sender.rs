@@ -79,6 +79,44 @@ impl Default for SenderConfig {
     }
 }
 
+/// The `[outbox]` section as written.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxFile {
+    pub trx_expiration_secs: Option<u64>,
+    pub poll_interval_ms: Option<u64>,
+    pub max_backoff_secs: Option<u64>,
+}
+
+impl OutboxFile {
+    pub fn validate(self) -> Result<SenderConfig, String> {
+        let d = SenderConfig::default();
+        let trx_expiration = self
+            .trx_expiration_secs
+            .map_or(d.trx_expiration, Duration::from_secs);
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&trx_expiration) {
+            return Err("outbox.trx_expiration_secs must be 1..=3600".into());
+        }
+        let poll_interval = self
+            .poll_interval_ms
+            .map_or(d.poll_interval, Duration::from_millis);
+        if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&poll_interval) {
+            return Err("outbox.poll_interval_ms must be 10..=60000".into());
+        }
+        let max_backoff = self
+            .max_backoff_secs
+            .map_or(d.max_backoff, Duration::from_secs);
+        if !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&max_backoff) {
+            return Err("outbox.max_backoff_secs must be 1..=86400".into());
+        }
+        Ok(SenderConfig {
+            trx_expiration,
+            poll_interval,
+            max_backoff,
+        })
+    }
+}
+
 /// What one pass did (for logs and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PassReport {
