@@ -1,8 +1,9 @@
 //! The registration outbox against the devchain and a real database, with the node's live
 //! sync: PAID signals (50 concurrent, repeated) give exactly one registration on chain; a
 //! sender dropped between sending and confirmation, a transaction recorded but lost, and a
-//! transaction dropped by a fork after it expired each still give exactly one; a permanent
-//! refusal fails the payment with a reason and registers nobody.
+//! transaction dropped by a fork after it expired each still give exactly one, and so does a
+//! sender process killed with SIGKILL between sending and confirmation; a permanent refusal
+//! fails the payment with a reason and registers nobody.
 
 mod support;
 
@@ -14,10 +15,12 @@ use chain::keys::PrivateKey;
 use chain::Checksum256;
 use support::chain::{n, TestChain, CHAIN_ID, VOSKHOD};
 use support::pay::{caller, member, package};
-use support::{wait_for, Live, Node};
+use support::{config_for_urls, wait_for, Live, Node};
+use tenant_node::config::SyncMode;
 use tenant_node::db::outbox::IntentStatus;
 use tenant_node::db::payments::Payment;
 use tenant_node::db::registry::Registry;
+use tenant_node::db::Db;
 use tenant_node::outbox::sender::{Sender, SenderConfig, StaticKey};
 use tenant_node::outbox::RegistrationPackage;
 use tenant_node::payments::{AccountType, PaymentStatus, Role};
@@ -370,5 +373,95 @@ async fn a_permanent_refusal_fails_the_payment_and_registers_nobody() {
         .actions_on_chain("registrator", "newaccount")
         .iter()
         .all(|a| a["username"] != user));
+    rig.finish().await;
+}
+
+/// Set in the environment of the child process of the kill -9 test (its value: the database
+/// URL, chain URL and the cooperative's key, one per line).
+const CHILD_ENV: &str = "TENANT_NODE_TEST_OUTBOX_CHILD";
+
+/// The body of the child process of `a_sender_process_killed_after_sending_...`: runs a sender
+/// until it is killed. Without the environment variable (a normal test run) it does nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn outbox_sender_child_process() {
+    let Ok(spec) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let mut lines = spec.lines();
+    let (db_url, chain_url, key) = (
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+        lines.next().unwrap(),
+    );
+    let config = config_for_urls(
+        db_url,
+        chain_url,
+        "ws://127.0.0.1:1",
+        "voskhod",
+        SyncMode::Head,
+    );
+    let db = Db::connect(&config.database_url, 2).unwrap();
+    let sender = Sender::new(
+        db,
+        ChainClient::new(chain_url, Duration::from_secs(10)).unwrap(),
+        config.coopname,
+        config.contracts.clone(),
+        Checksum256::from_hex(CHAIN_ID).unwrap(),
+        Arc::new(StaticKey(key.parse::<PrivateKey>().unwrap())),
+        SenderConfig {
+            trx_expiration: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+        },
+    );
+    let (_never, rx) = watch::channel(false);
+    sender.run(rx).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sender_process_killed_after_sending_leaves_exactly_one_registration() {
+    let rig = rig(100).await;
+    let user = "fedor1111111";
+    let p = rig
+        .paid(
+            user,
+            package(user, &PrivateKey::generate(), AccountType::Individual),
+        )
+        .await;
+    rig.chain.handle.node.set_paused(true);
+    let spec = format!(
+        "{}\n{}\n{}",
+        rig.node.test_db.url,
+        rig.chain.http_url(),
+        rig.coop_key.0.to_wif()
+    );
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "outbox_sender_child_process", "--nocapture"])
+        .env(CHILD_ENV, spec)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the sender process");
+    let db = &rig.node.db;
+    let intent = wait_for(60, "the child sent the transaction", || async {
+        let intent = db.intents().await.unwrap().pop()?;
+        let trxs = db.intent_trxs(intent.id).await.unwrap();
+        (trxs.len() == 1 && trxs[0].outcome == "sent").then_some(intent)
+    })
+    .await;
+    // SIGKILL: no cleanup of any kind
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+    assert_eq!(rig.status(&p).await, PaymentStatus::Paid);
+
+    rig.chain.handle.node.set_paused(false);
+    let (stop, task) = spawn(rig.sender(Duration::from_secs(30)));
+    rig.wait_status(&p, PaymentStatus::Completed, false).await;
+    stop.send_replace(true);
+    task.await.unwrap();
+    assert_eq!(rig.registrations_on_chain(user), 1);
+    let trxs = db.intent_trxs(intent.id).await.unwrap();
+    assert_eq!(trxs.len(), 1, "no second transaction was built");
+    assert_eq!(trxs[0].outcome, "included");
     rig.finish().await;
 }
