@@ -70,20 +70,24 @@ impl MailSender {
 
     /// Runs passes until `stop` turns true.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        use tracing::Instrument as _;
         let span = tracing::info_span!("mail", coop = %self.coopname);
-        let _entered = span.enter();
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            if let Err(e) = self.pass().await {
-                tracing::warn!("Mail pass failed: {e:#}");
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = stop.changed() => {}
+        async move {
+            loop {
+                if *stop.borrow() {
+                    return;
+                }
+                if let Err(e) = self.pass().await {
+                    tracing::warn!("Mail pass failed: {e:#}");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(self.config.poll_interval) => {}
+                    _ = stop.changed() => {}
+                }
             }
         }
+        .instrument(span)
+        .await
     }
 
     /// One pass over the due messages; returns how many were delivered.
