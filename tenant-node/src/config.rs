@@ -16,6 +16,8 @@ use thiserror::Error;
 pub const JWT_KEY_ENV: &str = "TENANT_NODE_JWT_KEY";
 /// Environment variable holding the secret-at-rest key itself (64 hex digits).
 pub const SECRET_KEY_ENV: &str = "TENANT_NODE_SECRET_KEY";
+/// Environment variable holding the SMTP password (alternative: `mail.smtp_password_file`).
+pub const SMTP_PASSWORD_ENV: &str = "TENANT_NODE_SMTP_PASSWORD";
 
 /// Why the configuration is unusable.
 #[derive(Debug, Error)]
@@ -109,6 +111,12 @@ pub struct ConfigFile {
     pub contracts: ContractsFile,
     #[serde(default)]
     pub pdf: PdfFile,
+    /// `[mail]`: the email outbox sender (absent: no mail is sent).
+    #[serde(default)]
+    pub mail: crate::mail::MailFile,
+    /// `[outbox]`: the chain-intent sender.
+    #[serde(default)]
+    pub outbox: crate::outbox::sender::OutboxFile,
 }
 
 /// Flags (each with its environment variable); they override the file.
@@ -171,6 +179,10 @@ pub struct ConfigArgs {
 pub struct Secret(Vec<u8>);
 
 impl Secret {
+    pub(crate) fn from_bytes(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
@@ -247,6 +259,10 @@ pub struct Config {
     pub secret_key: Option<Secret>,
     /// The document factory's WeasyPrint engine.
     pub pdf: documents::pdf::PdfConfig,
+    /// The mail sender's settings; `None`: no `[mail]` section, mail stays queued.
+    pub mail: Option<crate::mail::MailConfig>,
+    /// The chain-intent sender's settings.
+    pub outbox: crate::outbox::sender::SenderConfig,
 }
 
 /// Reads the file named by `--config` (if any) and merges it with the flags and the secret
@@ -323,6 +339,14 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
     if !(2..=64).contains(&db_pool_size) {
         return Err(invalid("db_pool_size", "must be 2..=64"));
     }
+    let smtp_password = std::env::var(SMTP_PASSWORD_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let mail = file
+        .mail
+        .validate(smtp_password)
+        .map_err(|m| invalid("mail", m))?;
+    let outbox = file.outbox.validate().map_err(|m| invalid("outbox", m))?;
     let c = file.contracts;
     let contract = |key: &'static str, v: Option<String>, default: &str| {
         parse_name(key, v.as_deref().unwrap_or(default))
@@ -362,6 +386,8 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         contracts,
         jwt_key,
         secret_key,
+        mail,
+        outbox,
         pdf,
     })
 }
@@ -615,5 +641,43 @@ mod tests {
             secret_key: Some("ab".repeat(32)),
         };
         assert!(merge(file(&minimal()), &args, both).is_err());
+    }
+
+    #[test]
+    fn mail_and_outbox_sections_are_validated() {
+        let none = merge(
+            file(&minimal()),
+            &ConfigArgs::default(),
+            SecretEnv::default(),
+        )
+        .unwrap();
+        assert!(none.mail.is_none());
+        assert_eq!(none.outbox.trx_expiration.as_secs(), 120);
+        let text = format!(
+            "{}[mail]\nmode = \"files\"\nfrom = \"noreply@voskhod.example\"\ndir = \"/tmp/m\"\n\
+             [outbox]\ntrx_expiration_secs = 60\n",
+            minimal()
+        );
+        let c = merge(file(&text), &ConfigArgs::default(), SecretEnv::default()).unwrap();
+        let mail = c.mail.expect("mail");
+        assert_eq!(
+            mail.transport,
+            crate::mail::Transport::Files {
+                dir: "/tmp/m".into()
+            }
+        );
+        assert_eq!(c.outbox.trx_expiration.as_secs(), 60);
+        for bad in [
+            "[mail]\nmode = \"files\"\nfrom = \"not an address\"\ndir = \"/tmp/m\"\n",
+            "[mail]\nmode = \"smtp\"\nfrom = \"a@b.example\"\n",
+            "[mail]\nmode = \"pigeon\"\nfrom = \"a@b.example\"\n",
+            "[outbox]\ntrx_expiration_secs = 7200\n",
+        ] {
+            let text = format!("{}{bad}", minimal());
+            assert!(
+                merge(file(&text), &ConfigArgs::default(), SecretEnv::default()).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -5,10 +5,13 @@
 //! cooperative, field plans), `abis` (ABI history by block), `extract` (SHiP block → records),
 //! `batch` (a unit of storage), `digest` (canonical encoding), `metrics` (counters, rates,
 //! Prometheus text), `registry` (the registries' typed records).
+//! `payments` (statuses and their transition table, amounts, payment methods, the `qrpay`
+//! ST00012 string and QR code), `outbox` (the registration transaction of a chain intent).
 //! I/O: `db` (the only module with SQL), `sync` (the SHiP sync engine), `http` (health,
 //! readiness, metrics), `cli` (commands), `paperwork` (private data versioned by block,
 //! document generation, storage, regeneration and signed-document verification; its pure
-//! parts are `paperwork::private` and `paperwork::signed`).
+//! parts are `paperwork::private` and `paperwork::signed`), `outbox::sender` (sends chain
+//! intents exactly once), `mail` (the email outbox sender, SMTP or files).
 
 pub mod abis;
 pub mod batch;
@@ -19,8 +22,11 @@ pub mod digest;
 pub mod extract;
 pub mod filter;
 pub mod http;
+pub mod mail;
 pub mod metrics;
+pub mod outbox;
 pub mod paperwork;
+pub mod payments;
 pub mod registry;
 pub mod sync;
 

@@ -8,10 +8,16 @@
 //! - [`registry`]: the typed registries, current or as of a block;
 //! - [`digest`]: the canonical digest of everything derived from the chain;
 //! - [`private`]: private data, append-only and versioned by block;
-//! - [`documents`]: generated documents by `(doc_hash, username)`.
+//! - [`documents`]: generated documents by `(doc_hash, username)`;
+//! - [`payments`]: payments, payment methods, registration packages;
+//! - [`outbox`]: chain intents and their transactions;
+//! - [`mail`]: the email outbox.
 
 pub mod digest;
 pub mod documents;
+pub mod mail;
+pub mod outbox;
+pub mod payments;
 pub mod private;
 pub mod read;
 pub mod registry;

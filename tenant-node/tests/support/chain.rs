@@ -472,3 +472,48 @@ pub fn user_name(prefix: &str, i: usize) -> String {
     }
     text
 }
+
+impl TestChain {
+    /// Replaces `coop`'s active key (`eosio::updateauth`, signed with its genesis key): the
+    /// cooperative then signs with `new_key` only.
+    pub fn set_active_key(&self, coop: &Coop, new_key: &PrivateKey) {
+        let abi = Abi::from_json(devchain::system::SYSTEM_ABI_JSON).expect("system ABI");
+        let data = json!({"account": coop.name, "permission": "active", "parent": "owner",
+            "auth": {"threshold": 1, "keys": [{"key": new_key.public_key(), "weight": 1}],
+                     "accounts": [], "waits": []}});
+        let act = Action {
+            account: n("eosio"),
+            name: n("updateauth"),
+            authorization: vec![PermissionLevel::new(n(coop.name), n("owner"))],
+            data: Bytes(
+                abi.encode_action(n("updateauth"), &data)
+                    .expect("encode updateauth"),
+            ),
+        };
+        self.push(vec![act], &[&coop.key()]).expect("updateauth");
+    }
+
+    /// Every `account::action` in the chain's blocks up to the head, decoded (what is on
+    /// chain, independently of any node's synced data).
+    pub fn actions_on_chain(&self, account: &'static str, action: &str) -> Vec<Value> {
+        use chain::bytes::Unpack as _;
+        let mut out = Vec::new();
+        for num in 1..=self.head() {
+            let record = self.handle.node.read_block(num).expect("block");
+            let block = chain::ship::SignedBlock::unpacked(&record.block.0).expect("block");
+            for ptrx in devchain::chain::packed_transactions(&block) {
+                let trx = ptrx.transaction().expect("transaction");
+                for act in trx.actions {
+                    if act.account == n(account) && act.name == n(action) {
+                        out.push(
+                            self.abis[account]
+                                .decode_action(act.name, &act.data.0)
+                                .expect("decode"),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+}

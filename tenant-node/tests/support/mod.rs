@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod chain;
+pub mod pay;
 pub mod proxy;
 
 use std::sync::Arc;
