@@ -6,11 +6,14 @@
 //!   checkpoint;
 //! - [`read`]: table rows (current or as of a block), row versions, action receipts;
 //! - [`registry`]: the typed registries, current or as of a block;
-//! - [`digest`]: the canonical digest of everything derived from the chain.
+//! - [`digest`]: the canonical digest of everything derived from the chain;
+//! - [`auth`]: users and refresh tokens; [`system`]: system state and sealed keys.
 
+pub mod auth;
 pub mod digest;
 pub mod read;
 pub mod registry;
+pub mod system;
 pub mod write;
 
 use std::str::FromStr;
@@ -100,6 +103,12 @@ impl Db {
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))?;
         Ok(Db { pool })
+    }
+
+    /// Connections: `(open, idle, max)`.
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.available, s.max_size)
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
