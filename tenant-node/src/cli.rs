@@ -1,8 +1,7 @@
-//! Command line and commands: `serve` (migrate, sync, HTTP), `resync` (rebuild the chain-derived
-//! data up to the current head), `digest` (print the canonical digest of that data),
-//! `regenerate` (rebuild a stored document and compare its hash).
-//!
-//! The GraphQL part adds `schema` (print the SDL) here and its endpoint to [`crate::http`].
+//! Command line and commands: `serve` (migrate, sync, HTTP and GraphQL), `resync` (rebuild the
+//! chain-derived data up to the current head), `digest` (print the canonical digest of that
+//! data), `schema` (print the GraphQL SDL), `regenerate` (rebuild a stored document and
+//! compare its hash).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -60,10 +59,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the GraphQL schema (SDL); needs no configuration.
+    Schema,
 }
 
 /// Runs a parsed command line; the exit code for a finished command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Schema = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::Regenerate {
         hash,
         username,
@@ -96,6 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{digest}");
         }
         Command::Regenerate { .. } => unreachable!("handled above"),
+        Command::Schema => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -204,11 +210,23 @@ pub async fn serve(config: Config, mut shutdown: watch::Receiver<bool>) -> anyho
         .with_context(|| format!("listen on {}", config.listen))?;
     let local = listener.local_addr().context("listener address")?;
     tracing::info!(listen = %local, "HTTP listener ready");
+    let events = tokio::sync::broadcast::channel(sync::EVENT_BUFFER).0;
+    if config.jwt_key.is_none() {
+        tracing::warn!("No JWT key configured: login and authenticated operations are refused");
+    }
+    let api = crate::graphql::Api::new(
+        &config,
+        db.clone(),
+        chain.clone(),
+        events.clone(),
+        metrics.clone(),
+    );
     let state = HttpState {
         db: db.clone(),
         metrics: metrics.clone(),
         readiness_lag: config.readiness_lag,
         mode: config.sync_mode,
+        graphql: Some(crate::graphql::endpoint(api)),
     };
     let http =
         tokio::spawn(crate::http::serve(listener, state, shutdown.clone()).in_current_span());
@@ -217,7 +235,7 @@ pub async fn serve(config: Config, mut shutdown: watch::Receiver<bool>) -> anyho
         let poller = tokio::spawn(
             poll_head(chain.clone(), metrics.clone(), shutdown.clone()).in_current_span(),
         );
-        let ctx = SyncContext::new(&config, db, chain, metrics);
+        let ctx = SyncContext::new(&config, db, chain, metrics).with_events(events);
         sync::run(&ctx, None, shutdown.clone()).await?;
         poller.abort();
     }

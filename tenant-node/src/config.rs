@@ -18,6 +18,8 @@ pub const JWT_KEY_ENV: &str = "TENANT_NODE_JWT_KEY";
 pub const SECRET_KEY_ENV: &str = "TENANT_NODE_SECRET_KEY";
 /// Environment variable holding the SMTP password (alternative: `mail.smtp_password_file`).
 pub const SMTP_PASSWORD_ENV: &str = "TENANT_NODE_SMTP_PASSWORD";
+/// Environment variable holding the admin secret itself.
+pub const ADMIN_SECRET_ENV: &str = "TENANT_NODE_ADMIN_SECRET";
 
 /// Why the configuration is unusable.
 #[derive(Debug, Error)]
@@ -107,6 +109,7 @@ pub struct ConfigFile {
     pub db_pool_size: Option<usize>,
     pub jwt_key_file: Option<PathBuf>,
     pub secret_key_file: Option<PathBuf>,
+    pub admin_secret_file: Option<PathBuf>,
     #[serde(default)]
     pub contracts: ContractsFile,
     #[serde(default)]
@@ -172,6 +175,9 @@ pub struct ConfigArgs {
     /// File holding the secret-at-rest key (64 hex digits).
     #[arg(long, env = "TENANT_NODE_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<PathBuf>,
+    /// File holding the admin secret (initSystem, installSystem, setWif).
+    #[arg(long, env = "TENANT_NODE_ADMIN_SECRET_FILE", global = true)]
+    pub admin_secret_file: Option<PathBuf>,
 }
 
 /// Key material; `Debug` never shows it.
@@ -253,9 +259,10 @@ pub struct Config {
     pub batch_blocks: u32,
     pub db_pool_size: usize,
     pub contracts: Contracts,
-    /// Required once authentication lands; validated when given.
+    /// Signs access tokens; without it login and every authenticated operation are refused.
     pub jwt_key: Option<Secret>,
-    /// Required once private data is encrypted; validated when given.
+    /// Seals the cooperative's key (and private data); without it `setWif`/`installSystem`
+    /// are refused.
     pub secret_key: Option<Secret>,
     /// The document factory's WeasyPrint engine.
     pub pdf: documents::pdf::PdfConfig,
@@ -263,6 +270,8 @@ pub struct Config {
     pub mail: Option<crate::mail::MailConfig>,
     /// The chain-intent sender's settings.
     pub outbox: crate::outbox::sender::SenderConfig,
+    /// Accepted only by `initSystem`, `installSystem` and `setWif`; without it they are refused.
+    pub admin_secret: Option<Secret>,
 }
 
 /// Reads the file named by `--config` (if any) and merges it with the flags and the secret
@@ -279,6 +288,7 @@ pub fn load(args: &ConfigArgs) -> Result<Config, ConfigError> {
         SecretEnv {
             jwt_key: env(JWT_KEY_ENV),
             secret_key: env(SECRET_KEY_ENV),
+            admin_secret: env(ADMIN_SECRET_ENV),
         },
     )
 }
@@ -300,6 +310,7 @@ pub fn read_file(path: &Path) -> Result<ConfigFile, ConfigError> {
 pub struct SecretEnv {
     pub jwt_key: Option<String>,
     pub secret_key: Option<String>,
+    pub admin_secret: Option<String>,
 }
 
 /// Flags win over the file; validates every value.
@@ -370,6 +381,13 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         parse_secret_key,
     )?;
     let pdf = pdf_config(file.pdf)?;
+    let admin_file = args.admin_secret_file.clone().or(file.admin_secret_file);
+    let admin_secret = secret(
+        "admin_secret",
+        env.admin_secret,
+        admin_file.as_deref(),
+        parse_admin_secret,
+    )?;
     Ok(Config {
         coopname,
         database_url: DatabaseUrl(database_url),
@@ -386,6 +404,7 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         contracts,
         jwt_key,
         secret_key,
+        admin_secret,
         mail,
         outbox,
         pdf,
@@ -491,6 +510,16 @@ fn parse_jwt_key(text: &str) -> Result<Vec<u8>, String> {
     if text.len() < 32 {
         return Err(format!(
             "the JWT signing key must be at least 32 bytes (got {})",
+            text.len()
+        ));
+    }
+    Ok(text.as_bytes().to_vec())
+}
+
+fn parse_admin_secret(text: &str) -> Result<Vec<u8>, String> {
+    if text.len() < 32 {
+        return Err(format!(
+            "the admin secret must be at least 32 bytes (got {})",
             text.len()
         ));
     }
@@ -622,23 +651,32 @@ mod tests {
         };
         let env = SecretEnv {
             jwt_key: Some("j".repeat(40)),
-            secret_key: None,
+            admin_secret: Some("a".repeat(32)),
+            ..SecretEnv::default()
         };
         let c = merge(file(&minimal()), &args, env).unwrap();
         assert_eq!(c.secret_key.as_ref().unwrap().expose(), &[0xab; 32]);
         assert_eq!(c.jwt_key.as_ref().unwrap().expose().len(), 40);
         assert!(!format!("{c:?}").contains("jjjj"));
+        assert!(!format!("{c:?}").contains("aaaa"));
+        assert_eq!(c.admin_secret.as_ref().unwrap().expose().len(), 32);
+        let short_admin = SecretEnv {
+            admin_secret: Some("short".into()),
+            ..SecretEnv::default()
+        };
+        let e = merge(file(&minimal()), &ConfigArgs::default(), short_admin).unwrap_err();
+        assert!(e.to_string().contains("admin_secret"), "{e}");
 
         let short = SecretEnv {
             jwt_key: Some("short".into()),
-            secret_key: None,
+            ..SecretEnv::default()
         };
         let e = merge(file(&minimal()), &ConfigArgs::default(), short).unwrap_err();
         assert!(e.to_string().contains("at least 32 bytes"), "{e}");
         assert!(!e.to_string().contains("short"), "the value is not echoed");
         let both = SecretEnv {
-            jwt_key: None,
             secret_key: Some("ab".repeat(32)),
+            ..SecretEnv::default()
         };
         assert!(merge(file(&minimal()), &args, both).is_err());
     }

@@ -1,6 +1,6 @@
 //! The node's HTTP listener: `/healthz` (the process is up), `/readyz` (the database answers and
-//! the sync is within the configured lag of the head) and `/metrics` (Prometheus text). The
-//! GraphQL endpoint joins this router in the next part.
+//! the sync is within the configured lag of the head), `/metrics` (Prometheus text) and the
+//! GraphQL endpoint `/graphql` ([`crate::graphql`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,15 +28,22 @@ pub struct HttpState {
     pub readiness_lag: u32,
     /// In irreversible mode the lag is counted from the LIB, not the head.
     pub mode: SyncMode,
+    /// The GraphQL schema served at `/graphql` (absent: no GraphQL endpoint).
+    pub graphql: Option<crate::graphql::Endpoint>,
 }
 
 /// The router (built without a socket, so tests can drive it directly).
 pub fn router(state: HttpState) -> Router {
-    Router::new()
+    let graphql = state.graphql.clone();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state);
+    match graphql {
+        Some(schema) => router.merge(crate::graphql::routes(schema)),
+        None => router,
+    }
 }
 
 /// Serves until shutdown.
@@ -107,7 +114,7 @@ async fn metrics(State(state): State<HttpState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render() + &state.metrics.render_pool(state.db.pool_status()),
     )
         .into_response()
 }

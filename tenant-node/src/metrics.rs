@@ -1,5 +1,7 @@
 //! Sync metrics: counters and gauges updated by the sync engine, rates over a sliding window,
-//! and their Prometheus text form (labelled with the cooperative, the one bounded label).
+//! and their Prometheus text form (labelled with the cooperative). GraphQL metrics
+//! ([`ApiMetrics`]) add an `operation` label from a fixed set (the root field, never the
+//! client-supplied operation name).
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -33,6 +35,8 @@ pub struct Metrics {
     reconnects: AtomicU64,
     errors: AtomicU64,
     samples: Mutex<VecDeque<Sample>>,
+    /// GraphQL requests.
+    pub api: ApiMetrics,
 }
 
 /// A consistent-enough copy for rendering and readiness.
@@ -78,6 +82,7 @@ impl Metrics {
                 blocks: 0,
                 actions: 0,
             }])),
+            api: ApiMetrics::default(),
         }
     }
 
@@ -152,7 +157,38 @@ impl Metrics {
 
     /// Prometheus text exposition format 0.0.4.
     pub fn render(&self) -> String {
-        render(&self.coop, &self.snapshot())
+        let mut out = render(&self.coop, &self.snapshot());
+        self.api.render(&self.coop, &mut out);
+        out
+    }
+
+    /// Database pool gauges (`open`, `idle`, `max` connections), in Prometheus text.
+    pub fn render_pool(&self, (open, idle, max): (usize, usize, usize)) -> String {
+        let label = format!("{{coop=\"{}\"}}", escape_label(&self.coop));
+        let mut out = String::new();
+        for (name, help, v) in [
+            (
+                "tenant_node_db_connections_open",
+                "Open database connections.",
+                open,
+            ),
+            (
+                "tenant_node_db_connections_idle",
+                "Idle database connections.",
+                idle,
+            ),
+            (
+                "tenant_node_db_connections_max",
+                "Size limit of the connection pool.",
+                max,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{label} {v}"
+            );
+        }
+        out
     }
 }
 
@@ -273,6 +309,137 @@ pub fn render(coop: &str, s: &Snapshot) -> String {
     out
 }
 
+/// The operation labels: every root field of the schema, `introspection` and `other`.
+pub const OPERATIONS: &[&str] = &[
+    "getSystemInfo",
+    "getAccount",
+    "getAccounts",
+    "getAgenda",
+    "getDocuments",
+    "getBranches",
+    "getPayments",
+    "initSystem",
+    "installSystem",
+    "setWif",
+    "login",
+    "refresh",
+    "logout",
+    "syncProgress",
+    "registryEvents",
+    "introspection",
+    "other",
+];
+
+/// Latency histogram bucket bounds, seconds.
+const LATENCY_BUCKETS: [f64; 8] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+/// Per-operation counters (fixed label set).
+#[derive(Debug, Default)]
+struct OpCounters {
+    requests: AtomicU64,
+    errors: AtomicU64,
+    sum_micros: AtomicU64,
+    /// Cumulative counts per bucket bound.
+    buckets: [AtomicU64; LATENCY_BUCKETS.len()],
+}
+
+/// GraphQL requests, errors and latency by operation.
+#[derive(Debug)]
+pub struct ApiMetrics {
+    ops: Vec<OpCounters>,
+}
+
+impl Default for ApiMetrics {
+    fn default() -> Self {
+        ApiMetrics {
+            ops: OPERATIONS.iter().map(|_| OpCounters::default()).collect(),
+        }
+    }
+}
+
+/// The label for a root field name: itself if known, `introspection` for `__*`, else `other`.
+pub fn operation_label(root_field: Option<&str>) -> &'static str {
+    match root_field {
+        Some(f) if f.starts_with("__") => "introspection",
+        Some(f) => OPERATIONS
+            .iter()
+            .find(|o| **o == f)
+            .copied()
+            .unwrap_or("other"),
+        None => "other",
+    }
+}
+
+impl ApiMetrics {
+    /// Records one request.
+    pub fn observe(&self, operation: &str, ok: bool, elapsed: Duration) {
+        let label = operation_label(Some(operation));
+        let Some(i) = OPERATIONS.iter().position(|o| *o == label) else {
+            return;
+        };
+        let c = &self.ops[i];
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            c.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        c.sum_micros.fetch_add(micros, Ordering::Relaxed);
+        let secs = elapsed.as_secs_f64();
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&c.buckets) {
+            if secs <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn render(&self, coop: &str, out: &mut String) {
+        let coop = escape_label(coop);
+        let families = [
+            (
+                "tenant_node_graphql_requests_total",
+                "counter",
+                "GraphQL requests by root field.",
+            ),
+            (
+                "tenant_node_graphql_errors_total",
+                "counter",
+                "GraphQL requests that returned errors.",
+            ),
+            (
+                "tenant_node_graphql_duration_seconds",
+                "histogram",
+                "GraphQL request latency.",
+            ),
+        ];
+        for (family, (name, kind, help)) in families.iter().enumerate() {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (op, c) in OPERATIONS.iter().zip(&self.ops) {
+                let l = format!("coop=\"{coop}\",operation=\"{op}\"");
+                let requests = c.requests.load(Ordering::Relaxed);
+                match family {
+                    0 => {
+                        let _ = writeln!(out, "{name}{{{l}}} {requests}");
+                    }
+                    1 => {
+                        let errors = c.errors.load(Ordering::Relaxed);
+                        let _ = writeln!(out, "{name}{{{l}}} {errors}");
+                    }
+                    _ => {
+                        for (bound, b) in LATENCY_BUCKETS.iter().zip(&c.buckets) {
+                            let v = b.load(Ordering::Relaxed);
+                            let _ = writeln!(out, "{name}_bucket{{{l},le=\"{bound}\"}} {v}");
+                        }
+                        let _ = writeln!(out, "{name}_bucket{{{l},le=\"+Inf\"}} {requests}");
+                        let sum = c.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
+                        let _ = writeln!(out, "{name}_sum{{{l}}} {sum:.6}");
+                        let _ = writeln!(out, "{name}_count{{{l}}} {requests}");
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn escape_label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
@@ -282,6 +449,27 @@ fn escape_label(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn graphql_labels_are_bounded() {
+        assert_eq!(operation_label(Some("login")), "login");
+        assert_eq!(operation_label(Some("__schema")), "introspection");
+        assert_eq!(operation_label(Some("myFancyOperationName")), "other");
+        assert_eq!(operation_label(None), "other");
+        let m = Metrics::new("voskhod");
+        m.api.observe("login", false, Duration::from_millis(3));
+        m.api.observe("whatever", true, Duration::from_millis(30));
+        let text = m.render();
+        assert!(text
+            .contains("tenant_node_graphql_errors_total{coop=\"voskhod\",operation=\"login\"} 1"));
+        assert!(text.contains(
+            "tenant_node_graphql_requests_total{coop=\"voskhod\",operation=\"other\"} 1"
+        ));
+        assert!(text.contains(
+            "tenant_node_graphql_duration_seconds_bucket{coop=\"voskhod\",operation=\"login\",le=\"0.005\"} 1"
+        ));
+        assert!(!text.contains("whatever"));
+    }
 
     #[test]
     fn rates_use_the_counters_at_the_window_start() {

@@ -11,6 +11,8 @@
 //!   head (or after 500 ms) every block is committed at once.
 //! - **Failures:** a failed session (database, chain, decoding) is logged and restarted from the
 //!   database state with backoff; nothing half-written survives a failed transaction.
+//! - **Events:** after each commit, what it stored is published on [`SyncContext::events`]
+//!   (subscribers never see data that is not in the database yet).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +21,8 @@ use anyhow::Context;
 use chain::api::ChainClient;
 use chain::bytes::Pack;
 use chain::ship::{BlockPosition, ShipBlockStream, ShipEvent, ShipStreamConfig};
-use tokio::sync::watch;
+use chain::Name;
+use tokio::sync::{broadcast, watch};
 use tracing::Instrument;
 
 use crate::abis::AbiHistory;
@@ -34,6 +37,59 @@ use crate::metrics::Metrics;
 /// A batch older than this is committed even while catching up.
 const MAX_BATCH_AGE: Duration = Duration::from_millis(500);
 
+/// Committed batches buffered for slow subscribers (older ones are dropped for them).
+pub const EVENT_BUFFER: usize = 256;
+
+/// Whether a change is an action receipt or a table row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Action,
+    Row,
+}
+
+/// One kind of change in one block: an action `account::name` or a row of table `name` of
+/// contract `account`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub block_num: u32,
+    pub kind: ChangeKind,
+    pub account: Name,
+    pub name: Name,
+}
+
+/// A committed batch, published after its transaction commits.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub last_block: u32,
+    /// Set when the batch undid a fork from this block.
+    pub rolled_back_from: Option<u32>,
+    pub changes: Arc<[Change]>,
+}
+
+/// The distinct changes of a batch, in block order.
+fn changes(batch: &Batch) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::new();
+    for b in &batch.blocks {
+        let start = out.len();
+        let actions = b.actions.iter().filter(|a| a.receiver == a.account);
+        let items = actions
+            .map(|a| (ChangeKind::Action, a.account, a.name))
+            .chain(b.rows.iter().map(|r| (ChangeKind::Row, r.code, r.table)));
+        for (kind, account, name) in items {
+            let c = Change {
+                block_num: b.block_num,
+                kind,
+                account,
+                name,
+            };
+            if !out[start..].contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
 /// What the engine needs.
 #[derive(Debug, Clone)]
 pub struct SyncContext {
@@ -46,6 +102,8 @@ pub struct SyncContext {
     pub window: u32,
     pub batch_blocks: u32,
     pub metrics: Arc<Metrics>,
+    /// Committed batches (see [`Committed`]).
+    pub events: broadcast::Sender<Committed>,
 }
 
 impl SyncContext {
@@ -63,7 +121,14 @@ impl SyncContext {
             window: config.ship_window,
             batch_blocks: config.batch_blocks,
             metrics,
+            events: broadcast::channel(EVENT_BUFFER).0,
         }
+    }
+
+    /// Publishes committed batches on `events` instead of a channel of its own.
+    pub fn with_events(mut self, events: broadcast::Sender<Committed>) -> Self {
+        self.events = events;
+        self
     }
 }
 
@@ -253,10 +318,18 @@ async fn flush(
     let Some(last) = batch.last().map(|b| b.block_num) else {
         return Ok(());
     };
+    let rolled_back_from = batch.rollback_from;
+    let changes = changes(batch);
     writer.commit(batch).await.context("store blocks")?;
     ctx.metrics
         .committed(last, batch.blocks.len(), batch.n_actions(), batch.n_rows());
     *committed = Some(last);
+    // no subscriber is not an error
+    let _receivers = ctx.events.send(Committed {
+        last_block: last,
+        rolled_back_from,
+        changes: changes.into(),
+    });
     *batch = Batch::default();
     Ok(())
 }

@@ -12,7 +12,9 @@
 //! - [`payments`]: payments, payment methods, registration packages;
 //! - [`outbox`]: chain intents and their transactions;
 //! - [`mail`]: the email outbox.
+//! - [`auth`]: users and refresh tokens; [`system`]: system state and sealed keys.
 
+pub mod auth;
 pub mod digest;
 pub mod documents;
 pub mod mail;
@@ -21,6 +23,7 @@ pub mod payments;
 pub mod private;
 pub mod read;
 pub mod registry;
+pub mod system;
 pub mod write;
 
 use std::str::FromStr;
@@ -110,6 +113,12 @@ impl Db {
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))?;
         Ok(Db { pool })
+    }
+
+    /// Connections: `(open, idle, max)`.
+    pub fn pool_status(&self) -> (usize, usize, usize) {
+        let s = self.pool.status();
+        (s.size, s.available, s.max_size)
     }
 
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {

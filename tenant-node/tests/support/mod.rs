@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod api;
 pub mod chain;
 pub mod pay;
 pub mod proxy;
