@@ -1,6 +1,6 @@
 //! The Docker runtime end to end against a real engine, with real PostgreSQL and a development
 //! chain: the shared lifecycle scenario (`support::lifecycle`) with every node in a container,
-//! then what is Docker's own: the image tagged by the binary's SHA-256, the container's labels,
+//! then what is Docker's own: the image tagged by the binary's SHA-256 (earlier ones pruned), the container's labels,
 //! limits, user and host networking, no secret in any label, a control plane that restarts
 //! adopting the running containers (no duplicates), a cooperative created with
 //! `"runtime": "docker"` under a `process` default, and nothing left after shutdown. Without an
@@ -8,10 +8,12 @@
 
 mod support;
 
+use bollard::query_parameters::{CreateImageOptionsBuilder, RemoveImageOptions};
 use control_plane::model::RuntimeKind;
 use control_plane::runtime::docker::instance_id;
 use control_plane::runtime::image;
 use control_plane::secrets::{random_hex, MasterKey};
+use futures_util::StreamExt;
 use reqwest::Method;
 use support::lifecycle::{self, one, DockerNodes, Nodes};
 use support::*;
@@ -36,15 +38,46 @@ async fn docker_runtime_lifecycle_labels_limits_and_adoption() {
         docker: docker.clone(),
         instance: instance_id(state.path()),
     };
+    // An image of an earlier binary (pruned once the current one is imported), and no image of
+    // the current binary yet, so this run imports it.
+    let digest = image::file_sha256(&tenant_node_bin()).unwrap();
+    let image_ref = image::image_ref(&digest);
+    let _ = docker
+        .remove_image(&image_ref, None::<RemoveImageOptions>, None)
+        .await;
+    let old_ref = image::image_ref("0000-earlier-binary");
+    let old_tar = image::tarball(&[image::ImageFile {
+        path: "/etc/passwd".into(),
+        mode: 0o644,
+        contents: b"root:x:0:0::/:/sbin/nologin\n".to_vec(),
+    }])
+    .unwrap();
+    let options = CreateImageOptionsBuilder::new()
+        .from_src("-")
+        .repo(image::IMAGE_REPO)
+        .tag("0000-earlier-binary")
+        .build();
+    let mut import = docker.create_image(
+        Some(options),
+        Some(bollard::body_full(old_tar.into())),
+        None,
+    );
+    while let Some(step) = import.next().await {
+        step.expect("import a stand-in earlier image");
+    }
+
     let config = config_for(managed_pg::testing::cluster().await, RuntimeKind::Docker);
     let running = lifecycle::run(config, state.path(), &nodes).await;
     let api = running.api.clone();
     let row = api.show("coopb").await.unwrap();
     assert_eq!(row["runtime"], "docker", "the configured default: {row}");
 
-    // The image is the binary's: tagged by its SHA-256, imported, never pulled.
-    let digest = image::file_sha256(&tenant_node_bin()).unwrap();
-    let image_ref = image::image_ref(&digest);
+    // The image is the binary's: tagged by its SHA-256, imported, never pulled; images of
+    // earlier binaries that no container uses are removed.
+    assert!(
+        docker.inspect_image(&old_ref).await.is_err(),
+        "earlier image pruned"
+    );
     let img = docker.inspect_image(&image_ref).await.expect("node image");
     assert_eq!(
         img.config.and_then(|c| c.user).as_deref(),

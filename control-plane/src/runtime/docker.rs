@@ -21,8 +21,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    ListImagesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -121,6 +121,7 @@ pub struct DockerRuntime {
     node: ProcessConfig,
     /// Distinguishes this control plane's containers from another's on the same engine.
     instance: String,
+    /// The binary last seen and its SHA-256.
     image: tokio::sync::Mutex<Option<(BinaryKey, String)>>,
     nodes: Mutex<HashMap<CoopName, Tracked>>,
 }
@@ -155,7 +156,8 @@ impl DockerRuntime {
         nodes.get(coop).map(|t| t.exit.clone())
     }
 
-    /// The node image for the current binary: built and imported when the engine lacks it.
+    /// The node image for the current binary: built and imported when the engine lacks it
+    /// (the binary's hash is kept while its size and modification time stay the same).
     pub async fn ensure_image(&self) -> anyhow::Result<String> {
         let mut cached = self.image.lock().await;
         let binary = self.node.binary.clone();
@@ -166,21 +168,52 @@ impl DockerRuntime {
             len: meta.len(),
             modified: meta.modified().ok(),
         };
-        if let Some((k, reference)) = cached.as_ref() {
-            if *k == key {
-                return Ok(reference.clone());
+        let digest = match cached.as_ref() {
+            Some((k, digest)) if *k == key => digest.clone(),
+            _ => {
+                let hash_of = binary.clone();
+                tokio::task::spawn_blocking(move || image::file_sha256(&hash_of)).await??
             }
-        }
-        let hash_of = binary.clone();
-        let digest = tokio::task::spawn_blocking(move || image::file_sha256(&hash_of)).await??;
+        };
         let reference = image::image_ref(&digest);
         match self.docker.inspect_image(&reference).await {
             Ok(_) => {}
-            Err(e) if not_found(&e) => self.import_image(&binary, &digest).await?,
+            Err(e) if not_found(&e) => {
+                self.import_image(&binary, &digest).await?;
+                self.prune_images(&reference).await;
+            }
             Err(e) => return Err(e).context("inspect the node image"),
         }
-        *cached = Some((key, reference.clone()));
+        *cached = Some((key, digest));
         Ok(reference)
+    }
+
+    /// Removes node images of earlier binaries that no container uses (in-use ones stay).
+    async fn prune_images(&self, keep: &str) {
+        let filters = HashMap::from([("reference", vec![image::IMAGE_REPO.to_owned()])]);
+        let options = ListImagesOptionsBuilder::new().filters(&filters).build();
+        let Ok(images) = self.docker.list_images(Some(options)).await else {
+            return;
+        };
+        for img in images {
+            if img.repo_tags.iter().any(|t| t == keep) {
+                continue;
+            }
+            for tag in &img.repo_tags {
+                match self
+                    .docker
+                    .remove_image(
+                        tag,
+                        None::<bollard::query_parameters::RemoveImageOptions>,
+                        None,
+                    )
+                    .await
+                {
+                    Ok(_) => tracing::info!(image = %tag, "Removed an earlier node image"),
+                    Err(e) => tracing::debug!(image = %tag, error = %e, "Node image kept"),
+                }
+            }
+        }
     }
 
     async fn import_image(&self, binary: &Path, digest: &str) -> anyhow::Result<()> {
