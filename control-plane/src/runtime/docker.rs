@@ -133,7 +133,9 @@ impl DockerRuntime {
         node: ProcessConfig,
         state_dir: &Path,
     ) -> anyhow::Result<DockerRuntime> {
-        let docker = connect(&config.host).await?;
+        // A stop waits for the grace period inside one request.
+        let timeout = Duration::from_secs(node.stop_grace.as_secs().saturating_add(60).max(120));
+        let docker = connect(&config.host).await?.with_timeout(timeout);
         let instance = instance_id(state_dir);
         tracing::info!(host = %config.host, %instance, "Connected to the Docker engine");
         Ok(DockerRuntime {
