@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::db::{CoopRow, StoreError};
-use crate::model::{CoopName, CoopSecrets, CreateRequest, Desired, RuntimeKind};
+use crate::model::{CoopName, CoopSecrets, CreateRequest, Desired};
 use crate::runtime::NodeRuntime;
 use crate::secrets::{constant_time_eq, random_hex};
 use crate::service::Shared;
@@ -130,12 +130,6 @@ async fn create(
     let coop = request
         .validate(&shared.config.defaults)
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))?;
-    if coop.runtime == RuntimeKind::Docker {
-        return Err(ApiError(
-            StatusCode::BAD_REQUEST,
-            "runtime `docker` is not available in this build; use `process`".into(),
-        ));
-    }
     let secrets = CoopSecrets {
         db_password: random_hex(24).map_err(internal)?,
         jwt_key: random_hex(32).map_err(internal)?,

@@ -10,6 +10,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use crate::model::RuntimeKind;
+use crate::runtime::docker::DockerConfig;
+
 /// The file form; every field optional, unknown keys rejected.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +46,10 @@ pub struct ControlPlaneFile {
     pub backoff_cap_s: Option<u64>,
     pub log_max_bytes: Option<u64>,
     pub log_keep: Option<usize>,
+    pub runtime: Option<RuntimeKind>,
+    pub docker_host: Option<String>,
+    pub docker_cpus: Option<f64>,
+    pub docker_pids_limit: Option<i64>,
 }
 
 /// `[gateway]`: where routes are published.
@@ -123,6 +130,9 @@ pub struct ControlPlaneSettings {
     pub log_max_bytes: u64,
     pub log_keep: usize,
     pub gateway_admin_url: Option<String>,
+    /// Runtime of cooperatives created without one.
+    pub runtime: RuntimeKind,
+    pub docker: DockerConfig,
 }
 
 impl ControlPlaneSettings {
@@ -131,6 +141,7 @@ impl ControlPlaneSettings {
         gateway: GatewayFile,
         args: &ConfigArgs,
     ) -> anyhow::Result<Self> {
+        let docker = docker_settings(&file)?;
         let listen = args
             .control_plane_listen
             .or(file.listen)
@@ -177,8 +188,33 @@ impl ControlPlaneSettings {
             log_max_bytes: file.log_max_bytes.unwrap_or(10 * 1024 * 1024).max(4096),
             log_keep: file.log_keep.unwrap_or(3).min(100),
             gateway_admin_url: args.gateway_admin_url.clone().or(gateway.admin_url),
+            runtime: file.runtime.unwrap_or(RuntimeKind::Process),
+            docker,
         })
     }
+}
+
+/// `docker_host` (a unix socket), `docker_cpus`, `docker_pids_limit`.
+fn docker_settings(file: &ControlPlaneFile) -> anyhow::Result<DockerConfig> {
+    let defaults = DockerConfig::default();
+    let host = match &file.docker_host {
+        Some(h) if h.starts_with("unix:///") || h.starts_with('/') => h.clone(),
+        Some(_) => bail!("control_plane.docker_host must be a unix socket (unix:///path or /path)"),
+        None => defaults.host,
+    };
+    let cpus = file.docker_cpus.unwrap_or(defaults.cpus);
+    if !(0.01..=1024.0).contains(&cpus) {
+        bail!("control_plane.docker_cpus must be between 0.01 and 1024");
+    }
+    let pids_limit = file.docker_pids_limit.unwrap_or(defaults.pids_limit);
+    if !(16..=1_000_000).contains(&pids_limit) {
+        bail!("control_plane.docker_pids_limit must be between 16 and 1000000");
+    }
+    Ok(DockerConfig {
+        host,
+        cpus,
+        pids_limit,
+    })
 }
 
 /// `tenant-node` next to the running executable, else from `PATH`.
@@ -377,6 +413,39 @@ mod tests {
             ..ConfigArgs::default()
         };
         assert!(PlatformConfig::resolve(ConfigFile::default(), &bad_url).is_err());
+    }
+
+    #[test]
+    fn runtime_and_docker_keys() {
+        let args = ConfigArgs {
+            data_dir: Some("/x".into()),
+            ..ConfigArgs::default()
+        };
+        let defaults = PlatformConfig::resolve(ConfigFile::default(), &args).unwrap();
+        assert_eq!(defaults.control_plane.runtime, RuntimeKind::Process);
+        let file = parse(
+            "[control_plane]\nruntime = \"docker\"\ndocker_host = \"unix:///run/d.sock\"\n\
+             docker_cpus = 0.5\ndocker_pids_limit = 256\n",
+        )
+        .unwrap();
+        let config = PlatformConfig::resolve(file, &args).unwrap();
+        assert_eq!(config.control_plane.runtime, RuntimeKind::Docker);
+        assert_eq!(
+            config.control_plane.docker,
+            DockerConfig {
+                host: "unix:///run/d.sock".into(),
+                cpus: 0.5,
+                pids_limit: 256,
+            }
+        );
+        for bad in [
+            "[control_plane]\nruntime = \"vm\"\n",
+            "[control_plane]\ndocker_host = \"tcp://10.0.0.1:2375\"\n",
+            "[control_plane]\ndocker_cpus = 0.0\n",
+        ] {
+            let rejected = parse(bad).and_then(|f| PlatformConfig::resolve(f, &args));
+            assert!(rejected.is_err(), "{bad}");
+        }
     }
 
     #[test]

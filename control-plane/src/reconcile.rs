@@ -355,6 +355,7 @@ fn node_spec(
             ("MALLOC_ARENA_MAX".into(), "2".into()),
         ],
         memory_mb: row.memory_mb,
+        runtime: row.runtime,
     })
 }
 

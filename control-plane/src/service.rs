@@ -15,7 +15,9 @@ use crate::db::tenant::TenantPg;
 use crate::db::{self, Store};
 use crate::metrics::Metrics;
 use crate::model::{CoopName, CreateDefaults};
-use crate::runtime::process::{ProcessConfig, ProcessRuntime};
+use crate::runtime::docker::DockerConfig;
+use crate::runtime::process::ProcessConfig;
+use crate::runtime::Runtimes;
 use crate::secrets::MasterKey;
 
 /// Where the gateway's admin API is.
@@ -42,6 +44,8 @@ pub struct ServiceConfig {
     pub wake_token: Option<String>,
     pub master_key: MasterKey,
     pub node: ProcessConfig,
+    /// The Docker runtime's settings (the engine is reached only for `docker` cooperatives).
+    pub docker: DockerConfig,
     /// Loopback ports handed to nodes.
     pub ports: RangeInclusive<u16>,
     pub defaults: CreateDefaults,
@@ -61,7 +65,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServiceConfig,
     pub(crate) store: Store,
     pub(crate) tenant: TenantPg,
-    pub(crate) runtime: ProcessRuntime,
+    pub(crate) runtime: Runtimes,
     pub(crate) metrics: Metrics,
     /// Wakes the reconciler early (after a change through the API).
     pub(crate) kick: Notify,
@@ -122,7 +126,11 @@ impl Service {
             .with_context(|| format!("bind the control plane API on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            runtime: ProcessRuntime::new(config.node.clone()),
+            runtime: Runtimes::new(
+                config.node.clone(),
+                config.docker.clone(),
+                &config.state_dir,
+            ),
             config,
             store,
             tenant,
@@ -159,6 +167,15 @@ impl Service {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Stops the API and the reconciler and leaves the nodes running, as a crash of the control
+    /// plane would: the next start adopts or replaces them.
+    pub async fn detach(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
     }
 
     /// Stops the API and the reconciler, then every node this control plane runs.
@@ -244,6 +261,7 @@ impl ServiceConfig {
                 log_max_bytes: cp.log_max_bytes,
                 log_keep: cp.log_keep,
             },
+            docker: cp.docker.clone(),
             ports: cp.ports.clone(),
             defaults: CreateDefaults {
                 chain_url: cp.chain_url.clone(),
@@ -251,7 +269,7 @@ impl ServiceConfig {
                 chain_id: cp.chain_id.clone(),
                 memory_mb: cp.memory_mb,
                 connection_limit: cp.connection_limit,
-                runtime: crate::model::RuntimeKind::Process,
+                runtime: cp.runtime,
             },
             reconcile_interval: cp.reconcile_interval,
             start_deadline: cp.start_deadline,

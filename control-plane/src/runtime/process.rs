@@ -22,7 +22,8 @@ use super::{NodeRuntime, NodeSpec, NodeStatus};
 use crate::model::CoopName;
 
 const PID_FILE: &str = "node.pid";
-const LOG_FILE: &str = "node.log";
+/// The node's output, in its directory (rotated as `node.log.N`).
+pub(crate) const LOG_FILE: &str = "node.log";
 
 /// Settings of the process runtime.
 #[derive(Debug, Clone)]
@@ -191,15 +192,20 @@ impl NodeRuntime for ProcessRuntime {
     }
 
     fn logs(&self, workdir: &Path, lines: usize) -> anyhow::Result<String> {
-        let path = workdir.join(LOG_FILE);
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
-        };
-        let all: Vec<&str> = text.lines().collect();
-        Ok(all[all.len().saturating_sub(lines)..].join("\n"))
+        tail_log(workdir, lines)
     }
+}
+
+/// The last `lines` lines of `node.log` in `workdir` (empty when there is none yet).
+pub(crate) fn tail_log(workdir: &Path, lines: usize) -> anyhow::Result<String> {
+    let path = workdir.join(LOG_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+    };
+    let all: Vec<&str> = text.lines().collect();
+    Ok(all[all.len().saturating_sub(lines)..].join("\n"))
 }
 
 fn signal_group(pid: u32, signal: Signal) {
@@ -262,7 +268,7 @@ async fn pump(mut from: impl AsyncRead + Unpin, log: Arc<Mutex<RotatingLog>>) {
 
 /// An append-only log file rotated by size: `node.log` → `node.log.1` → … → `node.log.<keep>`.
 #[derive(Debug)]
-struct RotatingLog {
+pub(crate) struct RotatingLog {
     path: PathBuf,
     file: std::fs::File,
     size: u64,
@@ -271,7 +277,7 @@ struct RotatingLog {
 }
 
 impl RotatingLog {
-    fn open(path: PathBuf, max: u64, keep: usize) -> anyhow::Result<RotatingLog> {
+    pub(crate) fn open(path: PathBuf, max: u64, keep: usize) -> anyhow::Result<RotatingLog> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -287,7 +293,7 @@ impl RotatingLog {
         })
     }
 
-    fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
         if self.size > 0 && self.size + data.len() as u64 > self.max {
             self.rotate()?;
         }

@@ -4,11 +4,14 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod lifecycle;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use control_plane::model::{CreateDefaults, RuntimeKind};
+use control_plane::runtime::docker::DockerConfig;
 use control_plane::runtime::process::ProcessConfig;
 use control_plane::secrets::{random_hex, MasterKey};
 use control_plane::service::{GatewayTarget, Service, ServiceConfig};
@@ -105,6 +108,7 @@ pub fn service_config(
             log_max_bytes: 1024 * 1024,
             log_keep: 2,
         },
+        docker: DockerConfig::default(),
         ports: 21000..=29999,
         defaults: CreateDefaults {
             chain_url: Some(chain.handle.http_url()),
@@ -257,6 +261,25 @@ pub async fn try_connect(url: &str) -> Result<tokio_postgres::Client, String> {
             Ok(client)
         }
         Err(e) => Err(format!("{e:?}")),
+    }
+}
+
+/// The Docker engine for tests, or `None` (with a message) when none is reachable; under
+/// `CI=true` a missing engine fails the test instead.
+pub async fn docker_or_skip(test: &str) -> Option<bollard::Docker> {
+    let host = control_plane::runtime::docker::default_host();
+    match control_plane::runtime::docker::connect(&host).await {
+        Ok(docker) => Some(docker),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and no Docker engine is reachable at {host}: {e:#} (scripts/deps.sh starts dockerd)")
+        }
+        Err(e) => {
+            eprintln!(
+                "SKIPPED {test}: no Docker engine reachable at {host} ({e:#}); \
+                 run scripts/deps.sh as root to install and start dockerd"
+            );
+            None
+        }
     }
 }
 
