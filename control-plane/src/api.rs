@@ -1,4 +1,4 @@
-//! The control plane's HTTP JSON API (documented in `docs/openapi/control-plane.yaml`).
+//! The control plane's HTTP JSON API (documented in `docs/openapi/control-plane.json`).
 //!
 //! Every `/v1` route needs `Authorization: Bearer <operator token>` (compared in constant time);
 //! the wake route also accepts the gateway's wake token, which can do nothing else. Errors are
@@ -10,7 +10,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete as delete_route, get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,19 +23,47 @@ use crate::service::Shared;
 
 type S = State<Arc<Shared>>;
 
+type Endpoint = (&'static str, &'static str, MethodRouter<Arc<Shared>>);
+
+/// Every route the API serves: method, path, handler. The router is built from this table and
+/// `tests/openapi.rs` checks it against `docs/openapi/control-plane.json`.
+fn endpoints() -> Vec<Endpoint> {
+    const COOP: &str = "/v1/cooperatives/{coop}";
+    vec![
+        ("GET", "/healthz", get(|| async { "ok" })),
+        ("GET", "/readyz", get(readyz)),
+        ("GET", "/metrics", get(metrics)),
+        ("GET", "/v1/cooperatives", get(list)),
+        ("POST", "/v1/cooperatives", post(create)),
+        ("GET", COOP, get(show)),
+        ("DELETE", COOP, delete_route(delete)),
+        ("POST", "/v1/cooperatives/{coop}/suspend", post(suspend)),
+        ("POST", "/v1/cooperatives/{coop}/resume", post(resume)),
+        ("POST", "/v1/cooperatives/{coop}/restart", post(restart)),
+        ("POST", "/v1/cooperatives/{coop}/wake", post(wake)),
+        ("GET", "/v1/cooperatives/{coop}/logs", get(logs)),
+        ("GET", "/v1/cooperatives/{coop}/secrets", get(secrets)),
+    ]
+}
+
+/// `(method, path)` of every route the API serves.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    endpoints().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/v1/cooperatives", get(list).post(create))
-        .route("/v1/cooperatives/{coop}", get(show).delete(delete))
-        .route("/v1/cooperatives/{coop}/suspend", post(suspend))
-        .route("/v1/cooperatives/{coop}/resume", post(resume))
-        .route("/v1/cooperatives/{coop}/restart", post(restart))
-        .route("/v1/cooperatives/{coop}/wake", post(wake))
-        .route("/v1/cooperatives/{coop}/logs", get(logs))
-        .route("/v1/cooperatives/{coop}/secrets", get(secrets))
+    let mut paths: Vec<(&'static str, MethodRouter<Arc<Shared>>)> = Vec::new();
+    for (_, path, handler) in endpoints() {
+        match paths.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
+            None => paths.push((path, handler)),
+        }
+    }
+    paths
+        .into_iter()
+        .fold(Router::new(), |router, (path, handler)| {
+            router.route(path, handler)
+        })
         .with_state(shared)
 }
 

@@ -24,7 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Bring the local platform up (managed PostgreSQL; initialised on first use).
+    /// Bring the local platform up: PostgreSQL, development chain, gateway, control plane and a
+    /// demo cooperative (each started unless already running).
     Up(OutputArgs),
     /// Stop everything `up` started.
     Down(OutputArgs),
@@ -142,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Chain(command) => print_json(&crate::chain_cli::run(command)?),
         Command::Up(out) => {
             let config = PlatformConfig::load(&cli.config)?;
-            print_up(&platform::up(&config).await?, out.json)
+            print_up(&platform::up(&config, &cli.config).await?, out.json)
         }
         Command::Down(out) => {
             let config = PlatformConfig::load(&cli.config)?;
@@ -178,14 +179,20 @@ fn print_up(report: &UpReport, json: bool) -> anyhow::Result<()> {
         return print_json(report);
     }
     let pg = &report.postgres;
-    let what = match pg.action {
+    let what = |action: &str| match action {
         "initialized" => "initialised and started",
         "started" => "started",
         "already-running" => "already running",
         _ => "reachable",
     };
-    println!("PostgreSQL {} ({}) {what}", pg.server_version, pg.kind);
-    let mut rows: Vec<(&str, &str)> = vec![("platform data", &report.data_dir)];
+    let row = |label: &str, value: &str| println!("  {label:<15} {value}");
+    println!(
+        "PostgreSQL {} ({}) {}",
+        pg.server_version,
+        pg.kind,
+        what(pg.action)
+    );
+    row("platform data", &report.data_dir);
     for (label, value) in [
         ("data directory", &pg.data_dir),
         ("unix socket", &pg.socket),
@@ -193,12 +200,62 @@ fn print_up(report: &UpReport, json: bool) -> anyhow::Result<()> {
         ("password file", &pg.password_file),
     ] {
         if let Some(v) = value {
-            rows.push((label, v));
+            row(label, v);
         }
     }
-    rows.push(("connection", &pg.url));
-    for (label, value) in rows {
-        println!("  {label:<15} {value}");
+    row("connection", &pg.url);
+    let services = &report.services;
+    if let Some(chain) = &services.devchain {
+        println!(
+            "Development chain {} (pid {})",
+            what(chain.action),
+            chain.pid
+        );
+        row("chain API", &chain.http_url);
+        row("SHiP", &chain.ship_url);
+        row("chain id", &chain.chain_id);
+        row("log", &chain.log_file);
+    }
+    let gw = &services.gateway;
+    println!("Gateway {} (pid {})", what(gw.action), gw.pid);
+    row("listens", &gw.url);
+    row("admin", &gw.admin_url);
+    row("log", &gw.log_file);
+    let cp = &services.control_plane;
+    println!("Control plane {} (pid {})", what(cp.action), cp.pid);
+    row("API", &cp.url);
+    row("operator token", &cp.token_file);
+    row("log", &cp.log_file);
+    if let Some(demo) = &services.demo {
+        let how = if demo.action == "created" {
+            "created"
+        } else {
+            "exists"
+        };
+        println!(
+            "Demo cooperative {} {how}: {}",
+            demo.coop, demo.observed_state
+        );
+        row("GraphQL", &demo.graphql_url);
+        row("GraphQL (host)", &demo.graphql_host_url);
+        row("readiness", &demo.readyz_url);
+        if let Some(keys) = &demo.keys {
+            let key_row = |role: &str, k: &serde_json::Value| {
+                let s = |f: &str| k[f].as_str().unwrap_or("-").to_owned();
+                println!("  {role:<15} {}", s("username"));
+                println!("  {:<15} public  {}", "", s("public_key"));
+                println!("  {:<15} private {}", "", s("private_key"));
+            };
+            key_row("cooperative", &keys["cooperative"]);
+            key_row("chairman", &keys["board"]["chairman"]);
+            if let Some(members) = keys["board"]["members"].as_array() {
+                for m in members {
+                    key_row("board member", m);
+                }
+            }
+        }
+    } else {
+        println!("No demo cooperative: a chain URL is configured (the demo lives on the devchain)");
     }
     println!("\nConnect with: psql '{}'", pg.url);
     Ok(())
@@ -208,10 +265,23 @@ fn print_down(report: &DownReport, json: bool) -> anyhow::Result<()> {
     if json {
         return print_json(report);
     }
+    let services = &report.services;
+    let line = |name: &str, outcome: &str| match outcome {
+        "stopped" => println!("{name} stopped"),
+        _ => println!("{name} was not running"),
+    };
+    line("Control plane", services.control_plane);
+    if services.leftover_nodes > 0 {
+        println!(
+            "{} leftover tenant node(s) stopped",
+            services.leftover_nodes
+        );
+    }
+    line("Gateway", services.gateway);
+    line("Development chain", services.devchain);
     match report.postgres {
-        "stopped" => println!("PostgreSQL stopped"),
-        "not-running" => println!("PostgreSQL was not running"),
-        _ => println!("PostgreSQL is external; left running"),
+        "external" => println!("PostgreSQL is external; left running"),
+        other => line("PostgreSQL", other),
     }
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct ConfigFile {
     pub control_plane: ControlPlaneFile,
     #[serde(default)]
     pub gateway: GatewayFile,
+    #[serde(default)]
+    pub devchain: DevchainFile,
 }
 
 /// `[control_plane]`: the service and the defaults of new cooperatives.
@@ -52,11 +54,24 @@ pub struct ControlPlaneFile {
     pub docker_pids_limit: Option<i64>,
 }
 
-/// `[gateway]`: where routes are published.
+/// `[gateway]`: where routes are published, and the gateway `mono up` runs.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayFile {
     pub admin_url: Option<String>,
+    pub binary: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
+    pub base_domain: Option<String>,
+}
+
+/// `[devchain]`: the development chain `mono up` runs when no chain URL is configured.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevchainFile {
+    pub binary: Option<PathBuf>,
+    pub http_addr: Option<SocketAddr>,
+    pub ship_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -108,6 +123,121 @@ pub struct ConfigArgs {
     /// Gateway admin URL to publish routes to.
     #[arg(long, env = "MONO_GATEWAY_ADMIN_URL", global = true)]
     pub gateway_admin_url: Option<String>,
+    /// The `gateway` binary `mono up` runs.
+    #[arg(long, env = "MONO_GATEWAY_BIN", global = true)]
+    pub gateway_bin: Option<PathBuf>,
+    /// The `devchain` binary `mono up` runs.
+    #[arg(long, env = "MONO_DEVCHAIN_BIN", global = true)]
+    pub devchain_bin: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The given values as `MONO_*` environment variables (paths made absolute), so a child
+    /// `mono` (`mono up` starting `mono serve`) resolves the same configuration.
+    pub fn to_env(&self) -> anyhow::Result<Vec<(&'static str, std::ffi::OsString)>> {
+        let mut env = Vec::new();
+        let mut path = |key: &'static str, p: &Option<PathBuf>| -> anyhow::Result<()> {
+            if let Some(p) = p {
+                env.push((key, absolute(p)?.into_os_string()));
+            }
+            Ok(())
+        };
+        path("MONO_CONFIG", &self.config)?;
+        path("MONO_DATA_DIR", &self.data_dir)?;
+        path("MONO_PG_BINDIR", &self.pg_bindir)?;
+        path("MONO_TENANT_NODE_BIN", &self.tenant_node_bin)?;
+        path("MONO_GATEWAY_BIN", &self.gateway_bin)?;
+        path("MONO_DEVCHAIN_BIN", &self.devchain_bin)?;
+        let text = [
+            ("MONO_PG_PORT", self.pg_port.map(|p| p.to_string())),
+            ("MONO_PG_ADMIN_URL", self.pg_admin_url.clone()),
+            ("MONO_CONTROL_PLANE_URL", self.control_plane_url.clone()),
+            (
+                "MONO_CONTROL_PLANE_LISTEN",
+                self.control_plane_listen.map(|a| a.to_string()),
+            ),
+            ("MONO_CHAIN_URL", self.chain_url.clone()),
+            ("MONO_SHIP_URL", self.ship_url.clone()),
+            ("MONO_CHAIN_ID", self.chain_id.clone()),
+            ("MONO_GATEWAY_ADMIN_URL", self.gateway_admin_url.clone()),
+        ];
+        for (key, value) in text {
+            if let Some(v) = value {
+                env.push((key, v.into()));
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// What `mono up` runs besides PostgreSQL and the control plane.
+#[derive(Debug, Clone)]
+pub struct UpSettings {
+    pub gateway_binary: PathBuf,
+    pub gateway_listen: SocketAddr,
+    pub gateway_admin_listen: SocketAddr,
+    pub base_domain: String,
+    pub devchain_binary: PathBuf,
+    pub devchain_http: SocketAddr,
+    pub devchain_ship: SocketAddr,
+}
+
+impl UpSettings {
+    fn resolve(
+        gateway: &GatewayFile,
+        devchain: DevchainFile,
+        args: &ConfigArgs,
+    ) -> anyhow::Result<Self> {
+        let binary = |given: Option<PathBuf>, name: &str| -> anyhow::Result<PathBuf> {
+            match given {
+                Some(p) => absolute(&p),
+                None => Ok(sibling_binary(name)),
+            }
+        };
+        let base_domain = gateway
+            .base_domain
+            .clone()
+            .unwrap_or_else(|| "localhost".to_owned());
+        let valid_domain = !base_domain.is_empty()
+            && base_domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            });
+        if !valid_domain {
+            bail!("gateway.base_domain must be a lowercase host name");
+        }
+        let loopback = |addr: SocketAddr, key: &str| -> anyhow::Result<SocketAddr> {
+            if !addr.ip().is_loopback() {
+                bail!("{key} must be a loopback address");
+            }
+            Ok(addr)
+        };
+        Ok(UpSettings {
+            gateway_binary: binary(
+                args.gateway_bin.clone().or(gateway.binary.clone()),
+                "gateway",
+            )?,
+            gateway_listen: gateway
+                .listen
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            gateway_admin_listen: loopback(
+                gateway
+                    .admin_listen
+                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8081))),
+                "gateway.admin_listen",
+            )?,
+            base_domain,
+            devchain_binary: binary(args.devchain_bin.clone().or(devchain.binary), "devchain")?,
+            devchain_http: devchain
+                .http_addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8888))),
+            devchain_ship: devchain
+                .ship_addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8889))),
+        })
+    }
 }
 
 /// The control plane's validated settings.
@@ -219,11 +349,16 @@ fn docker_settings(file: &ControlPlaneFile) -> anyhow::Result<DockerConfig> {
 
 /// `tenant-node` next to the running executable, else from `PATH`.
 fn default_node_binary() -> PathBuf {
+    sibling_binary("tenant-node")
+}
+
+/// `name` next to the running executable (the same target directory), else from `PATH`.
+fn sibling_binary(name: &str) -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("tenant-node")))
+        .and_then(|exe| exe.parent().map(|d| d.join(name)))
         .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("tenant-node"))
+        .unwrap_or_else(|| PathBuf::from(name))
 }
 
 fn parse_port_range(s: &str) -> anyhow::Result<std::ops::RangeInclusive<u16>> {
@@ -256,6 +391,7 @@ pub struct PlatformConfig {
     pub data_dir: PathBuf,
     pub postgres: PostgresSource,
     pub control_plane: ControlPlaneSettings,
+    pub up: UpSettings,
 }
 
 impl PlatformConfig {
@@ -311,11 +447,13 @@ impl PlatformConfig {
                 }
             }
         };
+        let up = UpSettings::resolve(&file.gateway, file.devchain, args)?;
         let control_plane = ControlPlaneSettings::resolve(file.control_plane, file.gateway, args)?;
         Ok(PlatformConfig {
             data_dir,
             postgres,
             control_plane,
+            up,
         })
     }
 

@@ -1,9 +1,9 @@
 //! Bringing the local platform up and down.
 //!
-//! Today the platform is its database: `up` starts the managed PostgreSQL (initialising it on
-//! first use) or checks the external one, applies the control plane's migrations and reports
-//! where it runs; `down` stops what `up` started. Later services (development chain, control
-//! plane service, gateway, demo cooperative) join here.
+//! `up` starts the managed PostgreSQL (initialising it on first use) or checks the external one
+//! and applies the control plane's migrations, then the services of `crate::up` (development
+//! chain, gateway, control plane, demo cooperative); `down` stops what `up` started, in reverse
+//! order. `serve` is the control plane in the foreground.
 
 use anyhow::Context;
 use serde::Serialize;
@@ -31,16 +31,34 @@ pub struct PostgresReport {
 pub struct UpReport {
     pub data_dir: String,
     pub postgres: PostgresReport,
+    #[serde(flatten)]
+    pub services: crate::up::ServicesReport,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DownReport {
+    #[serde(flatten)]
+    pub services: crate::up::ServicesDown,
     /// "stopped", "not-running" or "external" (an external server is never stopped).
     pub postgres: &'static str,
 }
 
-/// Starts (or finds running) everything the local platform needs.
-pub async fn up(config: &PlatformConfig) -> anyhow::Result<UpReport> {
+/// Starts (or finds running) everything the local platform needs. `args` are the command
+/// line's configuration values, handed on to the control plane it starts.
+pub async fn up(
+    config: &PlatformConfig,
+    args: &crate::config::ConfigArgs,
+) -> anyhow::Result<UpReport> {
+    let postgres = up_postgres(config).await?;
+    let services = crate::up::up(config, args).await?;
+    Ok(UpReport {
+        data_dir: config.data_dir.display().to_string(),
+        postgres,
+        services,
+    })
+}
+
+async fn up_postgres(config: &PlatformConfig) -> anyhow::Result<PostgresReport> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("create data directory {}", config.data_dir.display()))?;
     let postgres = match &config.postgres {
@@ -84,10 +102,7 @@ pub async fn up(config: &PlatformConfig) -> anyhow::Result<UpReport> {
             }
         }
     };
-    Ok(UpReport {
-        data_dir: config.data_dir.display().to_string(),
-        postgres,
-    })
+    Ok(postgres)
 }
 
 /// The control plane's own database.
@@ -135,8 +150,10 @@ async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
 
 /// Stops what `up` started; an external server is left alone.
 pub async fn down(config: &PlatformConfig) -> anyhow::Result<DownReport> {
+    let services = crate::up::down(config).await?;
     let Some(cluster_config) = config.cluster_config() else {
         return Ok(DownReport {
+            services,
             postgres: "external",
         });
     };
@@ -145,6 +162,7 @@ pub async fn down(config: &PlatformConfig) -> anyhow::Result<DownReport> {
         .await
         .context("join the PostgreSQL stop task")??;
     Ok(DownReport {
+        services,
         postgres: match outcome {
             managed_pg::StopOutcome::Stopped => "stopped",
             managed_pg::StopOutcome::NotRunning => "not-running",

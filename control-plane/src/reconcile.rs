@@ -1,5 +1,5 @@
-//! The reconcile loop: desired state (rows) against observed state (runtime, probes), one
-//! cooperative at a time. Every step is idempotent and bounded by a deadline; a failed step
+//! The reconcile loop: desired state (rows) against observed state (runtime, probes), several
+//! cooperatives at a time, quick re-checks while a node starts. Every step is idempotent and bounded by a deadline; a failed step
 //! records a visible reason, state `failed` and a retry time with exponential backoff, so no
 //! cooperative stays in a transitional state. Restarting the control plane at any moment
 //! converges: rows are written before resources are made and removed after they are gone.
@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use futures_util::StreamExt as _;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::db::CoopRow;
 use crate::metrics::FailureReason;
@@ -18,52 +20,71 @@ use crate::model::{backoff, CoopName, CoopSecrets, Desired, Observed};
 use crate::runtime::{NodeRuntime, NodeSpec, NodeStatus};
 use crate::service::Shared;
 
-/// Runs passes until `stop` turns true.
+/// Cooperatives reconciled at once in a pass.
+const CONCURRENCY: usize = 16;
+/// Pause before the next pass while a cooperative is in a transitional state (a node starting):
+/// such passes look at those cooperatives only, so a node is seen ready (and its route
+/// published) within this much of answering instead of a whole `reconcile_interval`.
+const FAST_RECHECK: Duration = Duration::from_millis(50);
+
+/// Runs passes until `stop` turns true: a full pass every `reconcile_interval` and after every
+/// API change, quick passes over the transitional cooperatives in between.
 pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut routes = crate::routes::Publisher::default();
+    let interval = shared.config.reconcile_interval;
+    let mut full = true;
+    let mut last_full = Instant::now();
     loop {
         let started = Instant::now();
-        if let Err(e) = pass(&shared, &mut routes).await {
-            tracing::warn!(error = %format!("{e:#}"), "Reconcile pass failed");
+        if full {
+            last_full = started;
         }
+        let busy = match pass(&shared, &mut routes, full).await {
+            Ok(busy) => busy,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "Reconcile pass failed");
+                false
+            }
+        };
         shared.metrics.reconciled(started.elapsed());
-        tokio::select! {
+        let wait = if busy {
+            FAST_RECHECK.min(interval)
+        } else {
+            interval.saturating_sub(last_full.elapsed())
+        };
+        full = tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
-            _ = shared.kick.notified() => {}
-            _ = tokio::time::sleep(shared.config.reconcile_interval) => {}
-        }
+            _ = shared.kick.notified() => true,
+            _ = tokio::time::sleep(wait) => last_full.elapsed() >= interval,
+        };
     }
 }
 
-async fn pass(shared: &Shared, routes: &mut crate::routes::Publisher) -> anyhow::Result<()> {
+/// One pass over every cooperative (`full`) or over the transitional ones only. Returns whether
+/// a cooperative is still in a transitional state.
+async fn pass(
+    shared: &Shared,
+    routes: &mut crate::routes::Publisher,
+    full: bool,
+) -> anyhow::Result<bool> {
     let rows = shared.store.list().await?;
     if let Err(e) = sync_hba(shared, &rows).await {
         shared.metrics.failed(FailureReason::Hba);
         tracing::warn!(error = %format!("{e:#}"), "Cannot update pg_hba.conf");
     }
-    for row in &rows {
-        let coop = row.coopname.clone();
-        let span = tracing::info_span!("reconcile", coop = %coop);
-        let _entered = span.enter();
-        let step = tokio::time::timeout(shared.config.step_deadline, reconcile(shared, row)).await;
-        let failure = match step {
-            Ok(Ok(())) => None,
-            Ok(Err((reason, e))) => Some((reason, format!("{e:#}"))),
-            Err(_) => Some((
-                FailureReason::Deadline,
-                format!(
-                    "step did not finish within {} s",
-                    shared.config.step_deadline.as_secs()
-                ),
-            )),
-        };
-        if let Some((reason, message)) = failure {
-            shared.metrics.failed(reason);
-            let retry = backoff(row.attempts + 1, shared.config.backoff_cap);
-            tracing::warn!(error = %message, retry_in_ms = retry.as_millis() as u64, "Reconcile step failed");
-            shared.store.fail(&coop, &message, retry).await?;
-        }
-    }
+    // Cooperatives are independent: up to `CONCURRENCY` of them are reconciled at once, so one
+    // slow provisioning or probe does not hold up the others.
+    futures_util::stream::iter(
+        rows.iter()
+            .filter(|r| full || r.observed_state.is_transitional()),
+    )
+    .for_each_concurrent(CONCURRENCY, |row| async move {
+            let span = tracing::info_span!("reconcile", coop = %row.coopname);
+            if let Err(e) = reconcile_one(shared, row).instrument(span).await {
+                tracing::warn!(coop = %row.coopname, error = %format!("{e:#}"), "Cannot record a failure");
+            }
+        })
+        .await;
     let rows = shared.store.list().await?;
     let snapshot: Vec<_> = rows
         .iter()
@@ -81,6 +102,29 @@ async fn pass(shared: &Shared, routes: &mut crate::routes::Publisher) -> anyhow:
             shared.metrics.failed(FailureReason::Routes);
             tracing::warn!(error = %format!("{e:#}"), "Cannot publish routes to the gateway");
         }
+    }
+    Ok(rows.iter().any(|r| r.observed_state.is_transitional()))
+}
+
+/// One cooperative's step, bounded by the step deadline; a failure is recorded on its row.
+async fn reconcile_one(shared: &Shared, row: &CoopRow) -> anyhow::Result<()> {
+    let step = tokio::time::timeout(shared.config.step_deadline, reconcile(shared, row)).await;
+    let failure = match step {
+        Ok(Ok(())) => None,
+        Ok(Err((reason, e))) => Some((reason, format!("{e:#}"))),
+        Err(_) => Some((
+            FailureReason::Deadline,
+            format!(
+                "step did not finish within {} s",
+                shared.config.step_deadline.as_secs()
+            ),
+        )),
+    };
+    if let Some((reason, message)) = failure {
+        shared.metrics.failed(reason);
+        let retry = backoff(row.attempts + 1, shared.config.backoff_cap);
+        tracing::warn!(error = %message, retry_in_ms = retry.as_millis() as u64, "Reconcile step failed");
+        shared.store.fail(&row.coopname, &message, retry).await?;
     }
     Ok(())
 }

@@ -230,9 +230,10 @@ fn orphan_pid(workdir: &Path) -> Option<i32> {
 }
 
 /// Stops a node left by an earlier control plane (SIGTERM, then SIGKILL after `grace`).
-async fn stop_orphan(workdir: &Path, grace: Duration) -> anyhow::Result<()> {
+/// Returns whether there was one.
+pub(crate) async fn stop_orphan(workdir: &Path, grace: Duration) -> anyhow::Result<bool> {
     let Some(pid) = orphan_pid(workdir) else {
-        return Ok(());
+        return Ok(false);
     };
     tracing::warn!(pid, workdir = %workdir.display(), "Stopping a node left by an earlier control plane");
     let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
@@ -248,7 +249,7 @@ async fn stop_orphan(workdir: &Path, grace: Duration) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Ok(())
+    Ok(true)
 }
 
 async fn pump(mut from: impl AsyncRead + Unpin, log: Arc<Mutex<RotatingLog>>) {

@@ -22,14 +22,18 @@ use serde_json::Value;
 /// switch to `POST /graphql {"query":"{__typename}"}` when the node serves GraphQL.
 pub async fn node_answers(addr: &str) -> bool {
     let http = reqwest::Client::new();
-    match http
-        .get(format!("http://{addr}/readyz"))
+    let answer = http
+        .post(format!("http://{addr}/graphql"))
+        .json(&serde_json::json!({ "query": "{ __typename }" }))
         .timeout(Duration::from_secs(2))
         .send()
-        .await
-    {
-        Ok(r) => r.status().is_success(),
-        Err(_) => false,
+        .await;
+    match answer {
+        Ok(r) if r.status().is_success() => r
+            .json::<serde_json::Value>()
+            .await
+            .is_ok_and(|body| body["data"]["__typename"] == "Query"),
+        _ => false,
     }
 }
 
