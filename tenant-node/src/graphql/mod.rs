@@ -48,8 +48,16 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 /// Header carrying the admin secret.
 pub const ADMIN_HEADER: &str = "x-admin-secret";
 
+/// Every query root field: one object per domain (each in its own module), merged.
+#[derive(Debug, Default, async_graphql::MergedObject)]
+pub struct Query(query::CoreQuery);
+
+/// Every mutation root field: one object per domain (each in its own module), merged.
+#[derive(Debug, Default, async_graphql::MergedObject)]
+pub struct Mutation(mutation::CoreMutation);
+
 /// The schema type.
-pub type ApiSchema = Schema<query::Query, mutation::Mutation, subscription::Subscription>;
+pub type ApiSchema = Schema<Query, Mutation, subscription::Subscription>;
 
 /// What the resolvers use.
 #[derive(Debug, Clone)]
@@ -95,12 +103,15 @@ impl Api {
     }
 }
 
-fn builder(
-) -> async_graphql::SchemaBuilder<query::Query, mutation::Mutation, subscription::Subscription> {
-    Schema::build(query::Query, mutation::Mutation, subscription::Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(32)
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscription::Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::Subscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(32)
 }
 
 /// The schema serving `api`, with the metrics its requests feed.

@@ -68,11 +68,13 @@ async fn session(api: &Api, user: User, refresh: String) -> Result<RegisteredAcc
     })
 }
 
-#[derive(Debug)]
-pub struct Mutation;
+/// System setup and sessions: `initSystem`, `installSystem`, `setWif`, `login`, `refresh`,
+/// `logout`. Other domains add their own objects to [`super::Mutation`].
+#[derive(Debug, Default)]
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Logs in with a signature of `sha256(now)`, `now` being the chain head time.
     async fn login(&self, ctx: &Context<'_>, data: LoginInput) -> Result<RegisteredAccount> {
         let api = api(ctx);

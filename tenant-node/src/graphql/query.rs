@@ -77,11 +77,13 @@ pub async fn system_info(api: &super::Api) -> Result<SystemInfo> {
     })
 }
 
-#[derive(Debug)]
-pub struct Query;
+/// System information and the registries. Other domains add their own objects to
+/// [`super::Query`].
+#[derive(Debug, Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// Public information about the node and the cooperative (no authentication).
     async fn get_system_info(&self, ctx: &Context<'_>) -> Result<SystemInfo> {
         system_info(api(ctx)).await
