@@ -1,6 +1,7 @@
 //! Authentication over real HTTP against a served node: signature login (fresh time, key on the
 //! `active` permission, stored key of an unregistered user), refresh rotation with reuse
-//! detection, logout, and refusal of expired, foreign and forged access tokens.
+//! detection, logout, refusal of expired, foreign and forged access tokens, and throttling of
+//! failed logins.
 
 mod support;
 
@@ -73,6 +74,24 @@ async fn login_checks_time_key_and_account() {
     let other = PrivateKey::from_bytes(&[78; 32]).unwrap();
     let r = node.login_shifted(&chain, "alice", &other, 0).await;
     assert_eq!(error_code(&r), "BAD_USER_INPUT", "{r}");
+
+    // failed logins are throttled per login name: after five refusals in a minute even the
+    // right key is turned away, while other names are not affected
+    for _ in 0..4 {
+        let r = node
+            .login_shifted(&chain, "member1", &key(VOSKHOD.members[1].1), 0)
+            .await;
+        assert_eq!(error_code(&r), "BAD_USER_INPUT", "{r}");
+    }
+    let r = node
+        .login_shifted(&chain, "member1", &key(VOSKHOD.members[0].1), 0)
+        .await;
+    assert_eq!(error_code(&r), "TOO_MANY_REQUESTS", "{r}");
+    assert!(r["data"].is_null(), "{r}");
+    let r = node
+        .login_shifted(&chain, "chairman", &key(VOSKHOD.chairman.1), 0)
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
 
     node.stop().await;
     chain.shutdown().await;

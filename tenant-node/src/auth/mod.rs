@@ -1,7 +1,8 @@
 //! Authentication and roles (pure, no I/O): access tokens and refresh tokens ([`token`]),
-//! signature login checks ([`login`]), and the roles derived from the synced council.
+//! signature login checks ([`login`]), login throttling ([`throttle`]), and the roles derived from the synced council.
 
 pub mod login;
+pub mod throttle;
 pub mod token;
 
 use chain::Name;

@@ -72,6 +72,10 @@ pub fn conflict(message: impl AsRef<str>) -> Error {
     coded(message.as_ref(), "CONFLICT")
 }
 
+pub fn too_many(message: impl AsRef<str>) -> Error {
+    coded(message.as_ref(), "TOO_MANY_REQUESTS")
+}
+
 pub fn unavailable(message: impl AsRef<str>) -> Error {
     coded(message.as_ref(), "UNAVAILABLE")
 }

@@ -73,6 +73,8 @@ pub struct Api {
     pub secret_key: Option<Secret>,
     pub events: broadcast::Sender<Committed>,
     pub metrics: Arc<Metrics>,
+    /// Failed logins by login name (see `auth::throttle`).
+    pub login_throttle: Arc<std::sync::Mutex<crate::auth::throttle::LoginThrottle>>,
 }
 
 impl Api {
@@ -99,6 +101,7 @@ impl Api {
             secret_key: config.secret_key.clone(),
             events,
             metrics,
+            login_throttle: Arc::default(),
         }
     }
 }

@@ -24,9 +24,20 @@ const MAX_VARS_KEYS: usize = 100;
 /// Largest `vars` object of `initSystem` (serialized).
 const MAX_VARS_BYTES: usize = 16 * 1024;
 
+const LOGIN_REFUSED: &str = "login refused";
+
 fn login_refused() -> async_graphql::Error {
     // one answer for every reason: no oracle for which e-mails exist or which check failed
-    guard::bad_input("login refused")
+    guard::bad_input(LOGIN_REFUSED)
+}
+
+/// Runs `f` on the login throttle (a poisoned lock is still usable: the map stays consistent).
+fn throttle<T>(api: &Api, f: impl FnOnce(&mut crate::auth::throttle::LoginThrottle) -> T) -> T {
+    let mut guard = match api.login_throttle.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    f(&mut guard)
 }
 
 fn signer(api: &Api) -> Result<&Signer> {
@@ -79,46 +90,20 @@ impl CoreMutation {
     async fn login(&self, ctx: &Context<'_>, data: LoginInput) -> Result<RegisteredAccount> {
         let api = api(ctx);
         signer(api)?;
-        let user = api
-            .db
-            .user_by_email(data.email.trim())
-            .await
-            .map_err(internal)?
-            .filter(|u| u.status != "blocked")
-            .ok_or_else(login_refused)?;
-        let info = api.chain.get_info().await.map_err(internal)?;
-        let key =
-            recover_signed_time(&data.now, &data.signature, info.head_block_time).map_err(|e| {
-                tracing::info!(user = %user.username, reason = %e, "Login refused");
-                login_refused()
-            })?;
-        let allowed = if ON_CHAIN.contains(&user.status.as_str()) {
-            let account = api
-                .chain
-                .get_account(user.username)
-                .await
-                .map_err(|e| internal(format!("get_account {}: {e}", user.username)))?;
-            key_on_permission(&account, chain::name!("active"), &key)
-        } else {
-            user.public_key
-                .as_deref()
-                .is_some_and(|k| same_key(k, &key))
-        };
-        if !allowed {
-            tracing::info!(user = %user.username, "Login refused: the key is not the account's");
-            return Err(login_refused());
+        let email = data.email.trim();
+        if !throttle(api, |t| t.allowed(email, std::time::Instant::now())) {
+            return Err(guard::too_many("too many failed logins, retry in a minute"));
         }
-        let refresh = token::new_refresh_token();
-        api.db
-            .store_refresh_token(
-                &token::refresh_hash(&refresh),
-                &token::new_family(),
-                user.username,
-                REFRESH_TTL_SECS,
-            )
-            .await
-            .map_err(internal)?;
-        session(api, user, refresh).await
+        let outcome = login_checked(api, &data).await;
+        match &outcome {
+            Ok(_) => throttle(api, |t| t.succeeded(email)),
+            // only refusals count: an outage of the chain or the database locks nobody out
+            Err(e) if e.message == LOGIN_REFUSED => {
+                throttle(api, |t| t.failed(email, std::time::Instant::now()))
+            }
+            Err(_) => {}
+        }
+        outcome
     }
 
     /// Exchanges a refresh token for a new pair; the old refresh token is revoked. Presenting a
@@ -230,4 +215,48 @@ impl CoreMutation {
         install::store_checked_key(api, &data.wif, permission).await?;
         Ok(true)
     }
+}
+
+/// `login` after the throttle: the signature, the key and the session.
+async fn login_checked(api: &Api, data: &LoginInput) -> Result<RegisteredAccount> {
+    let user = api
+        .db
+        .user_by_email(data.email.trim())
+        .await
+        .map_err(internal)?
+        .filter(|u| u.status != "blocked")
+        .ok_or_else(login_refused)?;
+    let info = api.chain.get_info().await.map_err(internal)?;
+    let key =
+        recover_signed_time(&data.now, &data.signature, info.head_block_time).map_err(|e| {
+            tracing::info!(user = %user.username, reason = %e, "Login refused");
+            login_refused()
+        })?;
+    let allowed = if ON_CHAIN.contains(&user.status.as_str()) {
+        let account = api
+            .chain
+            .get_account(user.username)
+            .await
+            .map_err(|e| internal(format!("get_account {}: {e}", user.username)))?;
+        key_on_permission(&account, chain::name!("active"), &key)
+    } else {
+        user.public_key
+            .as_deref()
+            .is_some_and(|k| same_key(k, &key))
+    };
+    if !allowed {
+        tracing::info!(user = %user.username, "Login refused: the key is not the account's");
+        return Err(login_refused());
+    }
+    let refresh = token::new_refresh_token();
+    api.db
+        .store_refresh_token(
+            &token::refresh_hash(&refresh),
+            &token::new_family(),
+            user.username,
+            REFRESH_TTL_SECS,
+        )
+        .await
+        .map_err(internal)?;
+    session(api, user, refresh).await
 }
