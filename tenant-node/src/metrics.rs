@@ -324,6 +324,8 @@ pub const OPERATIONS: &[&str] = &[
     "login",
     "refresh",
     "logout",
+    "authorizeDecision",
+    "declineDecision",
     "syncProgress",
     "registryEvents",
     "introspection",

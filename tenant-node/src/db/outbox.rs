@@ -1,6 +1,7 @@
 //! SQL of the chain-intent outbox: due intents, recording a transaction before it is sent
 //! (compare-and-set, so two senders never build two), inclusion seen in the synced actions,
-//! and the final outcomes, each committed together with the payment's status.
+//! and the final outcomes, each committed together with the payment's status (registrations).
+//! Council intents (`decision:<id>`) have no payment.
 
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +9,7 @@ use chain::{Checksum256, Name};
 
 use super::payments::{write_status, PaymentsError};
 use super::{Db, DbError};
-use crate::outbox::RegistrationPackage;
+use crate::outbox::{CouncilAction, IntentPayload};
 use crate::payments::{transition, Driver, PaymentId, PaymentStatus, Transition};
 
 /// An intent's state.
@@ -36,9 +37,11 @@ impl IntentStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intent {
     pub id: i64,
-    pub payment_id: PaymentId,
+    /// The payment that caused a registration intent (none for council intents).
+    pub payment_id: Option<PaymentId>,
+    /// The registration's candidate; the decision's candidate for council intents.
     pub username: Name,
-    pub package: RegistrationPackage,
+    pub payload: IntentPayload,
     pub status: IntentStatus,
     /// Transactions built so far.
     pub attempts: i32,
@@ -49,17 +52,25 @@ pub struct Intent {
 }
 
 const INTENT_COLUMNS: &str = "id, payment_id, username, payload::text, status, attempts, trx_id,
-    trx_expiration, confirmed_block, last_error";
+    trx_expiration, confirmed_block, last_error, kind";
 
 fn intent(row: &tokio_postgres::Row) -> Result<Intent, DbError> {
-    let package = serde_json::from_str(row.get(3))
-        .map_err(|e| DbError::Corrupt(format!("intent payload: {e}")))?;
+    let text: &str = row.get(3);
+    let corrupt = |e: serde_json::Error| DbError::Corrupt(format!("intent payload: {e}"));
+    let payload = match row.get::<_, &str>(10) {
+        "registration" => IntentPayload::Registration(serde_json::from_str(text).map_err(corrupt)?),
+        "council" => IntentPayload::Council(serde_json::from_str(text).map_err(corrupt)?),
+        other => return Err(DbError::Corrupt(format!("intent kind {other:?}"))),
+    };
     Ok(Intent {
         id: row.get(0),
-        payment_id: PaymentId::parse(row.get(1))
+        payment_id: row
+            .get::<_, Option<&str>>(1)
+            .map(PaymentId::parse)
+            .transpose()
             .map_err(|_| DbError::Corrupt("intent payment id".into()))?,
         username: super::name(row.get(2))?,
-        package,
+        payload,
         status: IntentStatus::parse(row.get(4))?,
         attempts: row.get(5),
         trx_id: row
@@ -128,6 +139,43 @@ impl Db {
                 })
             })
             .collect()
+    }
+
+    /// The council intent of `action`'s decision, created (committed before anything is sent)
+    /// unless one exists: concurrent calls create one. Returns the intent and whether it is
+    /// new; an existing intent may hold another action (e.g. a decline) — the caller compares.
+    pub async fn council_intent(
+        &self,
+        username: Name,
+        action: &CouncilAction,
+    ) -> Result<(Intent, bool), DbError> {
+        let client = self.client().await?;
+        let payload = serde_json::to_string(action)
+            .map_err(|e| DbError::Corrupt(format!("council payload: {e}")))?;
+        let key = action.intent_key();
+        let created = client
+            .execute(
+                "INSERT INTO chain_intents (kind, username, payload, intent_key)
+                 VALUES ('council', $1, $2::text::jsonb, $3) ON CONFLICT (intent_key) DO NOTHING",
+                &[&username.to_string(), &payload, &key],
+            )
+            .await?
+            == 1;
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM chain_intents WHERE intent_key = $1");
+        let row = client.query_one(&sql, &[&key]).await?;
+        Ok((intent(&row)?, created))
+    }
+
+    /// The council intent of decision `decision_id`, if any.
+    pub async fn decision_intent(&self, decision_id: u64) -> Result<Option<Intent>, DbError> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM chain_intents WHERE intent_key = $1");
+        client
+            .query_opt(&sql, &[&format!("decision:{decision_id}")])
+            .await?
+            .as_ref()
+            .map(intent)
+            .transpose()
     }
 
     /// Records a new transaction for a `pending` intent that has made exactly `attempts`
@@ -316,10 +364,15 @@ impl Db {
                 (PaymentStatus::Failed, "failed", reason)
             }
         };
+        let Some(payment_id) = &current.payment_id else {
+            // A council intent: the synced registries show its effect; nothing else to update.
+            tx.commit().await?;
+            return Ok(());
+        };
         let sql = "SELECT id, order_num, username, kind, provider, status, amount, message,
                           expired_at, created_at, updated_at
                    FROM payments WHERE id = $1 FOR UPDATE";
-        let row = tx.query_one(sql, &[&current.payment_id.as_str()]).await?;
+        let row = tx.query_one(sql, &[&payment_id.as_str()]).await?;
         let payment = super::payments::payment_from_row(&row)?;
         if transition(payment.status, payment_status, Driver::System)? == Transition::Change {
             write_status(&tx, &payment, payment_status, "system", message).await?;

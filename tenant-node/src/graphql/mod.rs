@@ -4,8 +4,10 @@
 //!
 //! - [`guard`]: who calls (bearer access token or admin secret) and the per-operation checks;
 //! - [`types`]: inputs and outputs; [`query`], [`mutation`], [`subscription`]: the operations;
-//! - [`install`]: key custody checks and the council transaction of `installSystem`.
+//! - [`install`]: key custody checks and the council transaction of `installSystem`;
+//! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox.
 
+pub mod council;
 pub mod guard;
 pub mod install;
 pub mod mutation;
@@ -54,7 +56,7 @@ pub struct Query(query::CoreQuery);
 
 /// Every mutation root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Mutation(mutation::CoreMutation);
+pub struct Mutation(mutation::CoreMutation, council::CouncilMutation);
 
 /// The schema type.
 pub type ApiSchema = Schema<Query, Mutation, subscription::Subscription>;

@@ -4,7 +4,8 @@
 //! This file is the pure part: the registration package, the actions of the registration
 //! transaction (`registrator::newaccount` if the account does not exist, `registrator::reguser`,
 //! `gateway::incomplete`, one `soviet::sndagreement` per agreement, all as `coopname@active`),
-//! the classification of chain errors and the retry backoff.
+//! the council actions (`soviet::authorize` + `exec`, `soviet::declinedec`), the classification
+//! of chain errors and the retry backoff.
 //!
 //! Exactly-once rule: a transaction is recorded (id + expiration) BEFORE it is sent; while it may
 //! still be included, no other transaction is built for the intent. A new one is built only after
@@ -138,6 +139,84 @@ pub fn registration_actions(
         )?);
     }
     Ok(actions)
+}
+
+/// A council action the node sends with the cooperative's key for the chairman.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CouncilAction {
+    /// `soviet::authorize` with the chairman's signed decision document, then `soviet::exec`.
+    Authorize {
+        decision_id: u64,
+        chairman: Name,
+        document: Document2,
+    },
+    /// `soviet::declinedec`.
+    Decline { decision_id: u64 },
+}
+
+impl CouncilAction {
+    pub fn decision_id(&self) -> u64 {
+        match self {
+            CouncilAction::Authorize { decision_id, .. }
+            | CouncilAction::Decline { decision_id } => *decision_id,
+        }
+    }
+
+    /// The intent key: one council intent per decision, whichever action came first.
+    pub fn intent_key(&self) -> String {
+        format!("decision:{}", self.decision_id())
+    }
+}
+
+/// What an intent's transaction is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentPayload {
+    Registration(RegistrationPackage),
+    Council(CouncilAction),
+}
+
+/// The actions of a council intent, all authorized by `coopname@active`.
+pub fn council_actions(
+    coopname: Name,
+    contracts: &Contracts,
+    soviet: &Abi,
+    action: &CouncilAction,
+) -> Result<Vec<Action>, chain::abi::AbiError> {
+    let auth = vec![PermissionLevel::new(
+        coopname,
+        Name::parse("active").expect("name"),
+    )];
+    let act = |name: &str, data: serde_json::Value| {
+        let name = Name::parse(name).expect("static action name");
+        Ok::<_, chain::abi::AbiError>(Action {
+            account: contracts.soviet,
+            name,
+            authorization: auth.clone(),
+            data: Bytes(soviet.encode_action(name, &data)?),
+        })
+    };
+    match action {
+        CouncilAction::Authorize {
+            decision_id,
+            chairman,
+            document,
+        } => Ok(vec![
+            act(
+                "authorize",
+                json!({"coopname": coopname, "chairman": chairman, "decision_id": decision_id,
+                       "document": document, "permission": "active"}),
+            )?,
+            act(
+                "exec",
+                json!({"executer": chairman, "coopname": coopname, "decision_id": decision_id}),
+            )?,
+        ]),
+        CouncilAction::Decline { decision_id } => Ok(vec![act(
+            "declinedec",
+            json!({"coopname": coopname, "decision_id": decision_id}),
+        )?]),
+    }
 }
 
 /// What a failed send means for the intent.

@@ -21,7 +21,10 @@ use chain::transaction::{SignedTransaction, Transaction};
 use chain::{Checksum256, Name};
 use tokio::sync::watch;
 
-use super::{backoff, classify, registration_actions, RegistrationAbis, SendFailure};
+use super::{
+    backoff, classify, council_actions, registration_actions, IntentPayload, RegistrationAbis,
+    SendFailure,
+};
 use crate::config::Contracts;
 use crate::db::outbox::{Intent, IntentStatus};
 use crate::db::Db;
@@ -265,15 +268,17 @@ impl Sender {
             return Ok(());
         }
         let abis = self.registration_abis().await?;
-        let exists = self.account_exists(intent.username).await?;
-        let actions = registration_actions(
-            self.coopname,
-            &self.contracts,
-            &abis,
-            &intent.package,
-            exists,
-        )
-        .context("encode the registration actions")?;
+        let actions = match &intent.payload {
+            IntentPayload::Registration(package) => {
+                let exists = self.account_exists(intent.username).await?;
+                registration_actions(self.coopname, &self.contracts, &abis, package, exists)
+                    .context("encode the registration actions")?
+            }
+            IntentPayload::Council(action) => {
+                council_actions(self.coopname, &self.contracts, &abis.soviet, action)
+                    .context("encode the council actions")?
+            }
+        };
         let info = self.chain.get_info().await.context("get_info")?;
         let head_time: TimePointSec = info
             .head_block_time

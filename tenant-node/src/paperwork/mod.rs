@@ -258,12 +258,16 @@ impl Paperwork {
         extra: &Map<String, Value>,
         as_of: AsOf,
     ) -> Result<DocumentData, PaperworkError> {
-        if extra.contains_key("decision_id") {
-            return Err(PaperworkError::Unsupported {
-                registry_id,
-                what: "council decisions (decision_id)",
-            });
-        }
+        let decision = match extra.get("decision_id") {
+            Some(id) => Some(self.decision(registry_id, id, as_of).await?),
+            None if matches!(registry_id, 501 | 600) => {
+                return Err(PaperworkError::Missing {
+                    what: "meta.decision_id".into(),
+                    block: as_of.block,
+                })
+            }
+            None => None,
+        };
         if extra.contains_key("braname") {
             return Err(PaperworkError::Unsupported {
                 registry_id,
@@ -281,7 +285,13 @@ impl Paperwork {
             PrivateRecord::Vars(v) => v,
             _ => unreachable!("vars kind gives vars"),
         };
-        let user = self.user(username, as_of).await?;
+        // The admission decision is about its candidate (the decision's `username`); its
+        // meta names the member it was generated for (the chairman who signs it).
+        let subject = match &decision {
+            Some((row, _)) if registry_id == 501 => row.username.to_string(),
+            _ => username.to_owned(),
+        };
+        let user = self.user(&subject, as_of).await?;
         let signature = if registry_id == 100 {
             match self
                 .read(&[PrivateKind::Signature], username, as_of)
@@ -310,10 +320,50 @@ impl Paperwork {
             vars,
             user,
             branch: None,
-            decision: None,
+            decision: decision.map(|(_, d)| d),
             project,
             signature,
         })
+    }
+
+    /// The council decision `id` (meta `decision_id`) as of `as_of`: the synced row (also
+    /// after it left the agenda) and the documents' view of it (date and time of its creation
+    /// in Moscow time, the votes of the voting council members). 501 needs a `joincoop`
+    /// decision, 600 a `freedecision`.
+    async fn decision(
+        &self,
+        registry_id: u32,
+        id: &Value,
+        as_of: AsOf,
+    ) -> Result<(crate::registry::Decision, documents::model::Decision), PaperworkError> {
+        let id = id
+            .as_u64()
+            .or_else(|| id.as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| PaperworkError::Missing {
+                what: "a numeric meta.decision_id".into(),
+                block: as_of.block,
+            })?;
+        let row = self
+            .registry
+            .decision(id, Some(as_of.block))
+            .await?
+            .ok_or_else(|| PaperworkError::Missing {
+                what: format!("council decision {id}"),
+                block: as_of.block,
+            })?;
+        let expected = match registry_id {
+            501 => Some(chain::name!("joincoop")),
+            600 => Some(chain::name!("freedecision")),
+            _ => None,
+        };
+        if expected.is_some_and(|k| k != row.kind) {
+            return Err(PaperworkError::Missing {
+                what: format!("council decision {id} of the kind registry {registry_id} needs"),
+                block: as_of.block,
+            });
+        }
+        let roles = self.registry.roles(Some(as_of.block)).await?;
+        Ok((row.clone(), decision_of(&row, &roles.voting_members)))
     }
 
     /// Generates document `registry_id` for `input.username` as of the current snapshot
@@ -484,6 +534,34 @@ impl Paperwork {
         }
         signed::verify_signed(doc, username, &stored, &signer_keys)?;
         Ok(())
+    }
+}
+
+/// The documents' view of a council decision (pure): creation date and time in Moscow time,
+/// votes of the voting members (a vote of someone no longer voting does not count).
+fn decision_of(row: &crate::registry::Decision, voting: &[Name]) -> documents::model::Decision {
+    use documents::clock::{DateTime, Zone};
+    let at = DateTime::in_zone(i64::from(row.created_at.as_unix()), Zone::Moscow);
+    let count = |names: &[Name]| names.iter().filter(|n| voting.contains(n)).count() as u32;
+    let votes_for = count(&row.votes_for);
+    let votes_against = count(&row.votes_against);
+    let total = voting.len() as u32;
+    let voted = votes_for + votes_against;
+    documents::model::Decision {
+        id: row.id,
+        date: format!(
+            "{:04}-{:02}-{:02}",
+            at.date.year, at.date.month, at.date.day
+        ),
+        time: at.time_text(),
+        votes_for,
+        votes_against,
+        votes_abstained: total.saturating_sub(voted),
+        voters_percent: if total == 0 {
+            0.0
+        } else {
+            (f64::from(voted) * 100.0 / f64::from(total)).round()
+        },
     }
 }
 
