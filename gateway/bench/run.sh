@@ -7,7 +7,7 @@
 # nothing per request (gateway RUST_LOG=warn, nginx access_log off); gateway rate limits are
 # lifted so the proxy path, not the limiter's 429s, is measured.
 #
-# Usage: gateway/bench/run.sh   (env: THREADS=2 CONNS=64 DURATION=15s)
+# Usage: gateway/bench/run.sh   (env: THREADS=2 CONNS=64 DURATION=15s ROUNDS=3)
 # Installs wrk and nginx with apt-get when missing (needs root). Stops every process it starts.
 set -euo pipefail
 
@@ -139,25 +139,76 @@ run_wrk() {
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Host: $HOST_HEADER" "http://127.0.0.1:$1/graphql"
 }
 
-declare -A RPS P50 P99 NON2XX
-for target in direct gateway nginx; do
-    case "$target" in
-        direct) port="$UPSTREAM_PORT" ;;
-        gateway) port="$GATEWAY_PORT" ;;
-        nginx) port="$NGINX_PORT" ;;
-    esac
-    echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency  ($target, port $port)" >&2
-    out="$(run_wrk "$port")"
-    echo "$out" >"$WORK/wrk-$target.txt"
-    RPS[$target]="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
-    P50[$target]="$(awk '$1 == "50%" {print $2}' <<<"$out")"
-    P99[$target]="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-    NON2XX[$target]="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
+# CPU time (user + system, clock ticks) of a process and all its threads / nginx workers.
+cpu_ticks() {
+    local total=0 stat
+    for pid in "$@"; do
+        for stat in /proc/"$pid"/task/*/stat; do
+            [ -r "$stat" ] || continue
+            total=$((total + $(awk '{print $14 + $15}' "$stat")))
+        done
+    done
+    echo "$total"
+}
+HZ="$(getconf CLK_TCK)"
+GATEWAY_PID="${PIDS[1]}"
+NGINX_PIDS="${PIDS[2]} $(pgrep -P "${PIDS[2]}" -d ' ' || true)"
+
+# Rounds rotate the order of the targets, so background load hits them alike; the summary is
+# the median over rounds. CPU µs per request is the proxy's own CPU time over the run.
+ROUNDS="${ROUNDS:-3}"
+TARGETS=(direct gateway nginx)
+declare -A RPS P50 P99 NON2XX CPU
+for round in $(seq 1 "$ROUNDS"); do
+    for i in 0 1 2; do
+        target="${TARGETS[$(( (i + round - 1) % 3 ))]}"
+        case "$target" in
+            direct) port="$UPSTREAM_PORT"; pids="" ;;
+            gateway) port="$GATEWAY_PORT"; pids="$GATEWAY_PID" ;;
+            nginx) port="$NGINX_PORT"; pids="$NGINX_PIDS" ;;
+        esac
+        echo "round $round: wrk -t$THREADS -c$CONNS -d$DURATION --latency  ($target, port $port)" >&2
+        before="$(cpu_ticks $pids)"
+        out="$(run_wrk "$port")"
+        after="$(cpu_ticks $pids)"
+        echo "$out" >"$WORK/wrk-$target-$round.txt"
+        RPS[$target,$round]="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+        P50[$target,$round]="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+        P99[$target,$round]="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+        NON2XX[$target,$round]="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
+        reqs="$(awk '/requests in/ {print $1}' <<<"$out")"
+        if [ -n "$pids" ] && [ "${reqs:-0}" -gt 0 ]; then
+            CPU[$target,$round]="$(awk -v t=$((after - before)) -v hz="$HZ" -v r="$reqs" 'BEGIN {printf "%.1f", t * 1e6 / hz / r}')"
+        else
+            CPU[$target,$round]="-"
+        fi
+    done
 done
 
+median() { tr ' ' '\n' | grep -v -e '^-$' -e '^$' | sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]; else print "-"}'; }
+to_ms() { awk '{v = $1; if (v ~ /us$/) {sub(/us$/, "", v); v /= 1000} else if (v ~ /ms$/) {sub(/ms$/, "", v)} else if (v ~ /s$/) {sub(/s$/, "", v); v *= 1000}; printf "%.2f\n", v}'; }
+
 echo
-echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, loopback, $(nproc) cores shared by wrk, proxy and upstream"
-printf '%-10s %14s %10s %10s %10s\n' target requests/s p50 p99 non-2xx
+echo "wrk -t$THREADS -c$CONNS -d$DURATION --latency, $ROUNDS rounds, loopback, $(nproc) cores shared by wrk, proxy and upstream"
+printf '%-8s %-6s %12s %10s %10s %8s %14s\n' target round requests/s p50_ms p99_ms non-2xx cpu_us/request
 for target in direct gateway nginx; do
-    printf '%-10s %14s %10s %10s %10s\n' "$target" "${RPS[$target]}" "${P50[$target]}" "${P99[$target]}" "${NON2XX[$target]:-0}"
+    for round in $(seq 1 "$ROUNDS"); do
+        printf '%-8s %-6s %12s %10s %10s %8s %14s\n' "$target" "$round" "${RPS[$target,$round]}" \
+            "$(to_ms <<<"${P50[$target,$round]}")" "$(to_ms <<<"${P99[$target,$round]}")" \
+            "${NON2XX[$target,$round]:-0}" "${CPU[$target,$round]}"
+    done
+done
+echo
+echo "medians over $ROUNDS rounds"
+printf '%-8s %12s %10s %10s %14s\n' target requests/s p50_ms p99_ms cpu_us/request
+for target in direct gateway nginx; do
+    rps=""; p50=""; p99=""; cpu=""
+    for round in $(seq 1 "$ROUNDS"); do
+        rps+="${RPS[$target,$round]} "
+        p50+="$(to_ms <<<"${P50[$target,$round]}") "
+        p99+="$(to_ms <<<"${P99[$target,$round]}") "
+        cpu+="${CPU[$target,$round]} "
+    done
+    printf '%-8s %12s %10s %10s %14s\n' "$target" "$(median <<<"$rps")" "$(median <<<"$p50")" \
+        "$(median <<<"$p99")" "$(median <<<"$cpu")"
 done
