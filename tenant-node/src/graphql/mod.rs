@@ -5,12 +5,14 @@
 //! - [`guard`]: who calls (bearer access token or admin secret) and the per-operation checks;
 //! - [`types`]: inputs and outputs; [`query`], [`mutation`], [`subscription`]: the operations;
 //! - [`install`]: key custody checks and the council transaction of `installSystem`;
-//! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox.
+//! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox;
+//! - [`participants`]: `addParticipant`, `startResetKey`, `resetKey` (invitations, key reset).
 
 pub mod council;
 pub mod guard;
 pub mod install;
 pub mod mutation;
+pub mod participants;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -56,7 +58,11 @@ pub struct Query(query::CoreQuery);
 
 /// Every mutation root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Mutation(mutation::CoreMutation, council::CouncilMutation);
+pub struct Mutation(
+    mutation::CoreMutation,
+    council::CouncilMutation,
+    participants::ParticipantsMutation,
+);
 
 /// The schema type.
 pub type ApiSchema = Schema<Query, Mutation, subscription::Subscription>;
@@ -77,6 +83,8 @@ pub struct Api {
     pub metrics: Arc<Metrics>,
     /// Failed logins by login name (see `auth::throttle`).
     pub login_throttle: Arc<std::sync::Mutex<crate::auth::throttle::LoginThrottle>>,
+    /// Invitation and key-reset links and lifetimes.
+    pub keys: participants::KeyTokenConfig,
 }
 
 impl Api {
@@ -104,6 +112,7 @@ impl Api {
             events,
             metrics,
             login_throttle: Arc::default(),
+            keys: config.invitations.clone(),
         }
     }
 }
