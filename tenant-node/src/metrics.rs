@@ -318,6 +318,7 @@ pub const OPERATIONS: &[&str] = &[
     "getDocuments",
     "getBranches",
     "getPayments",
+    "verifyDocument",
     "initSystem",
     "installSystem",
     "setWif",

@@ -6,9 +6,11 @@
 //! - [`types`]: inputs and outputs; [`query`], [`mutation`], [`subscription`]: the operations;
 //! - [`install`]: key custody checks and the council transaction of `installSystem`;
 //! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox;
-//! - [`participants`]: `addParticipant`, `startResetKey`, `resetKey` (invitations, key reset).
+//! - [`participants`]: `addParticipant`, `startResetKey`, `resetKey` (invitations, key reset);
+//! - [`documents`]: `verifyDocument` (regeneration from the stored meta).
 
 pub mod council;
+pub mod documents;
 pub mod guard;
 pub mod install;
 pub mod mutation;
@@ -54,7 +56,7 @@ pub const ADMIN_HEADER: &str = "x-admin-secret";
 
 /// Every query root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Query(query::CoreQuery);
+pub struct Query(query::CoreQuery, documents::DocumentsQuery);
 
 /// Every mutation root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
@@ -85,6 +87,8 @@ pub struct Api {
     pub login_throttle: Arc<std::sync::Mutex<crate::auth::throttle::LoginThrottle>>,
     /// Invitation and key-reset links and lifetimes.
     pub keys: participants::KeyTokenConfig,
+    /// The paperwork service (document verification), started on first use.
+    pub paperwork: documents::LazyPaperwork,
 }
 
 impl Api {
@@ -96,6 +100,7 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Api {
         let coop = config.coopname.to_string();
+        let paperwork = documents::LazyPaperwork::new(config, db.clone());
         Api {
             registry: Registry::new(db.clone(), config.coopname, config.contracts.clone()),
             db,
@@ -113,6 +118,7 @@ impl Api {
             metrics,
             login_throttle: Arc::default(),
             keys: config.invitations.clone(),
+            paperwork,
         }
     }
 }
