@@ -120,6 +120,9 @@ pub struct ConfigFile {
     /// `[outbox]`: the chain-intent sender.
     #[serde(default)]
     pub outbox: crate::outbox::sender::OutboxFile,
+    /// `[invitations]`: invitation and key-reset links and lifetimes.
+    #[serde(default)]
+    pub invitations: crate::graphql::participants::InvitationsFile,
 }
 
 /// Flags (each with its environment variable); they override the file.
@@ -270,6 +273,8 @@ pub struct Config {
     pub mail: Option<crate::mail::MailConfig>,
     /// The chain-intent sender's settings.
     pub outbox: crate::outbox::sender::SenderConfig,
+    /// Invitation and key-reset links and lifetimes (`[invitations]`).
+    pub invitations: crate::graphql::participants::KeyTokenConfig,
     /// Accepted only by `initSystem`, `installSystem` and `setWif`; without it they are refused.
     pub admin_secret: Option<Secret>,
 }
@@ -358,6 +363,10 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         .validate(smtp_password)
         .map_err(|m| invalid("mail", m))?;
     let outbox = file.outbox.validate().map_err(|m| invalid("outbox", m))?;
+    let invitations = file
+        .invitations
+        .validate()
+        .map_err(|m| invalid("invitations", m))?;
     let c = file.contracts;
     let contract = |key: &'static str, v: Option<String>, default: &str| {
         parse_name(key, v.as_deref().unwrap_or(default))
@@ -407,6 +416,7 @@ pub fn merge(file: ConfigFile, args: &ConfigArgs, env: SecretEnv) -> Result<Conf
         admin_secret,
         mail,
         outbox,
+        invitations,
         pdf,
     })
 }

@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod digest;
 pub mod documents;
+pub mod invitations;
 pub mod mail;
 pub mod outbox;
 pub mod payments;

@@ -1,7 +1,8 @@
 //! SQL of the chain-intent outbox: due intents, recording a transaction before it is sent
 //! (compare-and-set, so two senders never build two), inclusion seen in the synced actions,
 //! and the final outcomes, each committed together with the payment's status (registrations).
-//! Council intents (`decision:<id>`) have no payment.
+//! Council (`decision:<id>`), `adduser:<username>` and `changekey:<token hash>` intents have no
+//! payment.
 
 use std::time::{Duration, SystemTime};
 
@@ -60,6 +61,8 @@ fn intent(row: &tokio_postgres::Row) -> Result<Intent, DbError> {
     let payload = match row.get::<_, &str>(10) {
         "registration" => IntentPayload::Registration(serde_json::from_str(text).map_err(corrupt)?),
         "council" => IntentPayload::Council(serde_json::from_str(text).map_err(corrupt)?),
+        "adduser" => IntentPayload::AddUser(serde_json::from_str(text).map_err(corrupt)?),
+        "changekey" => IntentPayload::ChangeKey(serde_json::from_str(text).map_err(corrupt)?),
         other => return Err(DbError::Corrupt(format!("intent kind {other:?}"))),
     };
     Ok(Intent {
@@ -164,6 +167,18 @@ impl Db {
         let sql = format!("SELECT {INTENT_COLUMNS} FROM chain_intents WHERE intent_key = $1");
         let row = client.query_one(&sql, &[&key]).await?;
         Ok((intent(&row)?, created))
+    }
+
+    /// The intent with `key` (`decision:<id>`, `adduser:<username>`, `changekey:<hash>`).
+    pub async fn intent_by_key(&self, key: &str) -> Result<Option<Intent>, DbError> {
+        let client = self.client().await?;
+        let sql = format!("SELECT {INTENT_COLUMNS} FROM chain_intents WHERE intent_key = $1");
+        client
+            .query_opt(&sql, &[&key])
+            .await?
+            .as_ref()
+            .map(intent)
+            .transpose()
     }
 
     /// The council intent of decision `decision_id`, if any.
@@ -365,7 +380,21 @@ impl Db {
             }
         };
         let Some(payment_id) = &current.payment_id else {
-            // A council intent: the synced registries show its effect; nothing else to update.
+            // A member added on paper is on chain now (login uses the on-chain key) or failed;
+            // council and key-change intents: the synced data shows their effect.
+            if matches!(current.payload, IntentPayload::AddUser(_)) {
+                let status = if outcome.is_ok() {
+                    "registered"
+                } else {
+                    "failed"
+                };
+                tx.execute(
+                    "UPDATE users SET status = $2, updated_at = now()
+                     WHERE username = $1 AND status = 'created'",
+                    &[&current.username.to_string(), &status],
+                )
+                .await?;
+            }
             tx.commit().await?;
             return Ok(());
         };

@@ -57,7 +57,7 @@ fn answer(intent: &Intent, created: bool) -> DecisionIntent {
             (a.decision_id(), "authorize")
         }
         IntentPayload::Council(a @ CouncilAction::Decline { .. }) => (a.decision_id(), "decline"),
-        IntentPayload::Registration(_) => (0, "registration"),
+        other => (0, other.kind()),
     };
     DecisionIntent {
         decision_id,

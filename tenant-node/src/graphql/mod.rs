@@ -5,12 +5,16 @@
 //! - [`guard`]: who calls (bearer access token or admin secret) and the per-operation checks;
 //! - [`types`]: inputs and outputs; [`query`], [`mutation`], [`subscription`]: the operations;
 //! - [`install`]: key custody checks and the council transaction of `installSystem`;
-//! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox.
+//! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox;
+//! - [`participants`]: `addParticipant`, `startResetKey`, `resetKey` (invitations, key reset);
+//! - [`documents`]: `verifyDocument` (regeneration from the stored meta).
 
 pub mod council;
+pub mod documents;
 pub mod guard;
 pub mod install;
 pub mod mutation;
+pub mod participants;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -52,11 +56,15 @@ pub const ADMIN_HEADER: &str = "x-admin-secret";
 
 /// Every query root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Query(query::CoreQuery);
+pub struct Query(query::CoreQuery, documents::DocumentsQuery);
 
 /// Every mutation root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Mutation(mutation::CoreMutation, council::CouncilMutation);
+pub struct Mutation(
+    mutation::CoreMutation,
+    council::CouncilMutation,
+    participants::ParticipantsMutation,
+);
 
 /// The schema type.
 pub type ApiSchema = Schema<Query, Mutation, subscription::Subscription>;
@@ -77,6 +85,10 @@ pub struct Api {
     pub metrics: Arc<Metrics>,
     /// Failed logins by login name (see `auth::throttle`).
     pub login_throttle: Arc<std::sync::Mutex<crate::auth::throttle::LoginThrottle>>,
+    /// Invitation and key-reset links and lifetimes.
+    pub keys: participants::KeyTokenConfig,
+    /// The paperwork service (document verification), started on first use.
+    pub paperwork: documents::LazyPaperwork,
 }
 
 impl Api {
@@ -88,6 +100,7 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Api {
         let coop = config.coopname.to_string();
+        let paperwork = documents::LazyPaperwork::new(config, db.clone());
         Api {
             registry: Registry::new(db.clone(), config.coopname, config.contracts.clone()),
             db,
@@ -104,6 +117,8 @@ impl Api {
             events,
             metrics,
             login_throttle: Arc::default(),
+            keys: config.invitations.clone(),
+            paperwork,
         }
     }
 }

@@ -4,7 +4,9 @@
 //! This file is the pure part: the registration package, the actions of the registration
 //! transaction (`registrator::newaccount` if the account does not exist, `registrator::reguser`,
 //! `gateway::incomplete`, one `soviet::sndagreement` per agreement, all as `coopname@active`),
-//! the council actions (`soviet::authorize` + `exec`, `soviet::declinedec`), the classification
+//! the council actions (`soviet::authorize` + `exec`, `soviet::declinedec`), the actions of
+//! members added on paper (`registrator::newaccount` + `adduser`) and of key changes
+//! (`registrator::changekey`), the classification
 //! of chain errors and the retry backoff.
 //!
 //! Exactly-once rule: a transaction is recorded (id + expiration) BEFORE it is sent; while it may
@@ -169,11 +171,107 @@ impl CouncilAction {
     }
 }
 
+/// A member added on paper (`addParticipant`): `registrator::newaccount` (if the account does
+/// not exist; its keys are the cooperative's own until the member sets theirs with a
+/// `changekey`) and `registrator::adduser`. One per user (`adduser:<username>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddUser {
+    pub username: Name,
+    #[serde(with = "account_type")]
+    pub account_type: AccountType,
+    #[serde(default)]
+    pub referer: Name,
+    /// The key the new account is created with: the cooperative's active key.
+    pub placeholder_key: PublicKey,
+    pub created_at: chain::time::TimePointSec,
+    pub initial: chain::asset::Asset,
+    pub minimum: chain::asset::Asset,
+    pub spread_initial: bool,
+}
+
+impl AddUser {
+    pub fn intent_key(&self) -> String {
+        format!("adduser:{}", self.username)
+    }
+}
+
+/// A member's new key (`resetKey`): `registrator::changekey`. One per consumed token
+/// (`changekey:<token hash>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeKey {
+    pub username: Name,
+    pub public_key: PublicKey,
+}
+
 /// What an intent's transaction is built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IntentPayload {
     Registration(RegistrationPackage),
     Council(CouncilAction),
+    AddUser(AddUser),
+    ChangeKey(ChangeKey),
+}
+
+impl IntentPayload {
+    /// The `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IntentPayload::Registration(_) => "registration",
+            IntentPayload::Council(_) => "council",
+            IntentPayload::AddUser(_) => "adduser",
+            IntentPayload::ChangeKey(_) => "changekey",
+        }
+    }
+}
+
+/// The actions of an `adduser` or `changekey` intent, all authorized by `coopname@active`.
+pub fn member_actions(
+    coopname: Name,
+    contracts: &Contracts,
+    registrator: &Abi,
+    payload: &IntentPayload,
+    account_exists: bool,
+) -> Result<Vec<Action>, chain::abi::AbiError> {
+    let auth = vec![PermissionLevel::new(
+        coopname,
+        Name::parse("active").expect("name"),
+    )];
+    let act = |name: &str, data: serde_json::Value| {
+        let name = Name::parse(name).expect("static action name");
+        Ok::<_, chain::abi::AbiError>(Action {
+            account: contracts.registrator,
+            name,
+            authorization: auth.clone(),
+            data: Bytes(registrator.encode_action(name, &data)?),
+        })
+    };
+    match payload {
+        IntentPayload::AddUser(a) => {
+            let mut actions = Vec::with_capacity(2);
+            if !account_exists {
+                actions.push(act(
+                    "newaccount",
+                    json!({"coopname": coopname, "referer": a.referer, "username": a.username,
+                           "public_key": a.placeholder_key, "meta": ""}),
+                )?);
+            }
+            actions.push(act(
+                "adduser",
+                json!({"coopname": coopname, "referer": a.referer, "username": a.username,
+                       "type": a.account_type.as_str(), "created_at": a.created_at,
+                       "initial": a.initial, "minimum": a.minimum,
+                       "spread_initial": a.spread_initial, "meta": "",
+                       "registration_hash": registration_hash(a.username)}),
+            )?);
+            Ok(actions)
+        }
+        IntentPayload::ChangeKey(c) => Ok(vec![act(
+            "changekey",
+            json!({"coopname": coopname, "changer": coopname, "username": c.username,
+                   "public_key": c.public_key}),
+        )?]),
+        IntentPayload::Registration(_) | IntentPayload::Council(_) => Ok(Vec::new()),
+    }
 }
 
 /// The actions of a council intent, all authorized by `coopname@active`.

@@ -22,8 +22,8 @@ use chain::{Checksum256, Name};
 use tokio::sync::watch;
 
 use super::{
-    backoff, classify, council_actions, registration_actions, IntentPayload, RegistrationAbis,
-    SendFailure,
+    backoff, classify, council_actions, member_actions, registration_actions, IntentPayload,
+    RegistrationAbis, SendFailure,
 };
 use crate::config::Contracts;
 use crate::db::outbox::{Intent, IntentStatus};
@@ -277,6 +277,48 @@ impl Sender {
             IntentPayload::Council(action) => {
                 council_actions(self.coopname, &self.contracts, &abis.soviet, action)
                     .context("encode the council actions")?
+            }
+            IntentPayload::AddUser(_) => {
+                let exists = self.account_exists(intent.username).await?;
+                member_actions(
+                    self.coopname,
+                    &self.contracts,
+                    &abis.registrator,
+                    &intent.payload,
+                    exists,
+                )
+                .context("encode the adduser actions")?
+            }
+            IntentPayload::ChangeKey(_) => {
+                // the member's account must be on chain first (their adduser confirmed)
+                let key = format!("adduser:{}", intent.username);
+                if let Some(add) = self.db.intent_by_key(&key).await? {
+                    match add.status {
+                        IntentStatus::Confirmed => {}
+                        IntentStatus::Failed => {
+                            self.db
+                                .fail_intent(
+                                    intent.id,
+                                    "the account was not added on chain",
+                                    "adduser failed",
+                                )
+                                .await?;
+                            report.failed += 1;
+                            return Ok(());
+                        }
+                        IntentStatus::Pending | IntentStatus::Sent => {
+                            anyhow::bail!("waiting for the account to be added on chain")
+                        }
+                    }
+                }
+                member_actions(
+                    self.coopname,
+                    &self.contracts,
+                    &abis.registrator,
+                    &intent.payload,
+                    true,
+                )
+                .context("encode the changekey action")?
             }
         };
         let info = self.chain.get_info().await.context("get_info")?;

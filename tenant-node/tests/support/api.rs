@@ -47,7 +47,7 @@ pub struct Served {
     pub http: reqwest::Client,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _test_db: TestDb,
+    pub test_db: TestDb,
 }
 
 impl Served {
@@ -58,6 +58,11 @@ impl Served {
     pub async fn start_with(chain: &TestChain, coop: &str, jwt_key: &str) -> Served {
         let test_db = TestDb::new().await;
         let config = config(&test_db.url, chain, coop, jwt_key);
+        Served::start_config(config, test_db).await
+    }
+
+    /// Serves `config` (built for `test_db`).
+    pub async fn start_config(config: Config, test_db: TestDb) -> Served {
         let base = format!("http://{}", config.listen);
         let db = tenant_node::cli::open_database(&config).await.expect("db");
         let (stop, rx) = watch::channel(false);
@@ -74,7 +79,7 @@ impl Served {
             http,
             stop,
             task,
-            _test_db: test_db,
+            test_db,
         }
     }
 

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod chain;
 pub mod flow;
+pub mod invite;
 pub mod pay;
 pub mod proxy;
 
