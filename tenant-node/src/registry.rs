@@ -29,6 +29,9 @@ pub fn parse<T: DeserializeOwned>(value: Option<&Value>) -> Option<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct DocRef {
     pub hash: Checksum256,
+    /// SHA-256 of the PDF (`document2.doc_hash`; absent in the legacy `document`).
+    #[serde(default)]
+    pub doc_hash: Option<Checksum256>,
 }
 
 /// The cooperative (`registrator::orgs`).
@@ -350,6 +353,7 @@ pub struct PackageEvent {
 pub struct AgreementRef {
     pub kind: Name,
     pub hash: Checksum256,
+    pub doc_hash: Option<Checksum256>,
     pub block_num: u32,
 }
 
@@ -361,8 +365,11 @@ pub struct DocumentPackage {
     /// What the package asks for (`joincoop`, …).
     pub action: Name,
     pub statement_hash: Option<Checksum256>,
+    /// The statement's PDF hash, the key of the node's stored document.
+    pub statement_doc_hash: Option<Checksum256>,
     /// The chairman's authorization (the decision document).
     pub decision_hash: Option<Checksum256>,
+    pub decision_doc_hash: Option<Checksum256>,
     pub declined: bool,
     /// Agreements signed in the transaction that opened the package.
     pub agreements: Vec<AgreementRef>,
@@ -407,7 +414,9 @@ pub fn document_packages(events: &[PackageEvent]) -> Vec<DocumentPackage> {
                     username: d.username,
                     action: d.action.unwrap_or_default(),
                     statement_hash: None,
+                    statement_doc_hash: None,
                     decision_hash: None,
+                    decision_doc_hash: None,
                     declined: false,
                     agreements: Vec::new(),
                     opened_block: e.block_num,
@@ -418,15 +427,25 @@ pub fn document_packages(events: &[PackageEvent]) -> Vec<DocumentPackage> {
             }
         };
         let p = &mut out[idx];
-        let hash = d.document.map(|doc| doc.hash);
+        let hash = d.document.as_ref().map(|doc| doc.hash);
+        let doc_hash = d.document.as_ref().and_then(|doc| doc.doc_hash);
         match action.as_str() {
-            "newsubmitted" => p.statement_hash = hash.or(p.statement_hash),
+            "newsubmitted" => {
+                if hash.is_some() {
+                    p.statement_hash = hash;
+                    p.statement_doc_hash = doc_hash;
+                }
+            }
             "newresolved" => {
-                p.statement_hash = p.statement_hash.or(hash);
+                if p.statement_hash.is_none() {
+                    p.statement_hash = hash;
+                    p.statement_doc_hash = doc_hash;
+                }
                 p.resolved_block = Some(e.block_num);
             }
             "newdecision" => {
                 p.decision_hash = hash;
+                p.decision_doc_hash = doc_hash;
                 p.resolved_block = Some(e.block_num);
             }
             "newdeclined" => {
@@ -442,9 +461,11 @@ pub fn document_packages(events: &[PackageEvent]) -> Vec<DocumentPackage> {
             .filter(|e| e.trx_id == *trx && e.action.to_string() == "newagreement")
             .filter_map(|e| {
                 let d = EventData::deserialize(&e.value).ok()?;
+                let document = d.document?;
                 Some(AgreementRef {
                     kind: d.kind?,
-                    hash: d.document?.hash,
+                    hash: document.hash,
+                    doc_hash: document.doc_hash,
                     block_num: e.block_num,
                 })
             })

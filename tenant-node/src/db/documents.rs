@@ -115,4 +115,50 @@ impl Db {
             .map(document)
             .collect()
     }
+
+    /// The records of these hashes without their HTML and PDF (the document registry's join),
+    /// by hash then username.
+    pub async fn document_headers(
+        &self,
+        doc_hashes: &[String],
+    ) -> Result<Vec<DocumentHeader>, DbError> {
+        if doc_hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT doc_hash, username, registry_id, block_num, meta::text, full_title
+                 FROM generated_documents WHERE doc_hash = ANY($1)
+                 ORDER BY doc_hash, username",
+                &[&doc_hashes],
+            )
+            .await?
+            .iter()
+            .map(|row| {
+                let registry_id: i32 = row.get(2);
+                Ok(DocumentHeader {
+                    doc_hash: row.get(0),
+                    username: row.get(1),
+                    registry_id: u32::try_from(registry_id)
+                        .map_err(|_| DbError::Corrupt(format!("registry id {registry_id}")))?,
+                    block_num: block_num(row.get(3))?,
+                    meta: super::private::json(row.get(4))?
+                        .ok_or_else(|| DbError::Corrupt("document without meta".into()))?,
+                    full_title: row.get(5),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A stored document without its HTML and PDF.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentHeader {
+    pub doc_hash: String,
+    pub username: String,
+    pub registry_id: u32,
+    pub block_num: u32,
+    pub meta: serde_json::Value,
+    pub full_title: String,
 }

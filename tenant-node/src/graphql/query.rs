@@ -207,7 +207,28 @@ impl CoreQuery {
             .filter(|p| owner.is_none_or(|o| p.username == o))
             .map(DocumentPackage::from)
             .collect();
-        Ok(Page::of(items, options))
+        let mut page = Page::of(items, options);
+        // the join: the node's stored documents for the hashes on this page
+        let hashes: Vec<String> = page
+            .items
+            .iter()
+            .flat_map(DocumentPackage::doc_hashes)
+            .collect();
+        let stored = api(ctx)
+            .db
+            .document_headers(&hashes)
+            .await
+            .map_err(internal)?;
+        for package in &mut page.items {
+            let wanted = package.doc_hashes();
+            package.documents = stored
+                .iter()
+                .filter(|d| wanted.binary_search(&d.doc_hash).is_ok())
+                .cloned()
+                .map(StoredDocument::from)
+                .collect();
+        }
+        Ok(page)
     }
 
     /// Branches (any authenticated role: branch data is public on chain).
