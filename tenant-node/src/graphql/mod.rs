@@ -9,7 +9,9 @@
 pub mod guard;
 pub mod install;
 pub mod mutation;
+pub mod payments;
 pub mod query;
+pub mod registration;
 pub mod subscription;
 pub mod types;
 
@@ -50,11 +52,15 @@ pub const ADMIN_HEADER: &str = "x-admin-secret";
 
 /// Every query root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Query(query::CoreQuery);
+pub struct Query(query::CoreQuery, payments::PaymentsQuery);
 
 /// Every mutation root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Mutation(mutation::CoreMutation);
+pub struct Mutation(
+    mutation::CoreMutation,
+    registration::RegistrationMutation,
+    payments::PaymentsMutation,
+);
 
 /// The schema type.
 pub type ApiSchema = Schema<Query, Mutation, subscription::Subscription>;
@@ -73,6 +79,8 @@ pub struct Api {
     pub secret_key: Option<Secret>,
     pub events: broadcast::Sender<Committed>,
     pub metrics: Arc<Metrics>,
+    /// Document generation and verification (the PDF engine starts on first use).
+    pub paperwork: Arc<registration::Documents>,
 }
 
 impl Api {
@@ -86,7 +94,6 @@ impl Api {
         let coop = config.coopname.to_string();
         Api {
             registry: Registry::new(db.clone(), config.coopname, config.contracts.clone()),
-            db,
             chain,
             coopname: config.coopname,
             chain_id: config.chain_id,
@@ -97,6 +104,8 @@ impl Api {
                 .map(|k| Signer::new(k.expose(), &coop)),
             admin_secret: config.admin_secret.clone(),
             secret_key: config.secret_key.clone(),
+            paperwork: Arc::new(registration::Documents::new(config, db.clone())),
+            db,
             events,
             metrics,
         }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod chain;
+pub mod flow;
 pub mod pay;
 pub mod proxy;
 
