@@ -9,7 +9,7 @@ mod support;
 use chain::keys::PrivateKey;
 use serde_json::{json, Value};
 use support::api::{error_code, first_error, Served};
-use support::chain::{n, user_name, TestChain};
+use support::chain::{n, user_name, TestChain, VOSKHOD};
 use support::flow::{self, Signed, Staff};
 
 /// Whether WeasyPrint is installed (required under CI=true).
@@ -50,6 +50,20 @@ async fn a_new_person_registers_signs_pays_and_is_registered_on_chain() {
     let username = user_name("anna", 1);
     let person = flow::register_and_pay(&served, &chain, &staff, &username).await;
     assert_eq!(registrations_on_chain(&chain, &username), 1);
+    let metrics = served
+        .http
+        .get(format!("{}/metrics", served.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tenant_node_outbox_intents{coop=\"voskhod\",state=\"confirmed\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tenant_node_outbox_intents{coop=\"voskhod\",state=\"pending\"} 0"));
     // the four agreements went to the chain with the registration
     let agreements = chain.actions_on_chain("soviet", "sndagreement");
     let sent: Vec<&Value> = agreements
@@ -374,6 +388,53 @@ async fn refusals_are_clear_and_change_nothing() {
         Some(1),
         "{r}"
     );
+    served.stop().await;
+    chain.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_branched_cooperative_requires_braname() {
+    if !weasyprint("braname") {
+        return;
+    }
+    let (chain, served, _staff) = rig().await;
+    let user = user_name("gleb", 4);
+    let key = PrivateKey::generate();
+    let r = flow::register_account(&served, &user, &key).await;
+    assert!(r["errors"].is_null(), "{r}");
+    let (access, _) = served.login(&chain, &user, &key).await;
+    let signed = flow::documents(&served, &access, &user, &key).await;
+    // a participant becomes the trustee of a new branch and the cooperative turns branches on
+    let decision = chain.register(&VOSKHOD, "trustee11111", 50);
+    chain.vote_all_for(&VOSKHOD, decision);
+    chain.accept(&VOSKHOD, decision, "trustee11111");
+    chain.create_branch(&VOSKHOD, "branchone111", "trustee11111");
+    let on = chain.act(
+        "registrator",
+        "enabranches",
+        "voskhod",
+        json!({"coopname": "voskhod"}),
+    );
+    chain
+        .push(vec![on], &[&VOSKHOD.key()])
+        .expect("enabranches");
+    let reg = flow::registry(&served, &chain);
+    support::wait_for(60, "the cooperative branched in the registries", || async {
+        reg.cooperative(None)
+            .await
+            .ok()
+            .flatten()
+            .filter(|c| c.is_branched)
+    })
+    .await;
+    let r = register_participant(&served, &access, &user, &signed).await;
+    refused(&served, &r, "BAD_USER_INPUT", "braname is required", &user).await;
+    let mut input = flow::participant_input(&user, &signed);
+    input["data"]["braname"] = json!("nosuchbranch");
+    let r = served
+        .gql(flow::REGISTER_PARTICIPANT, input, Some(&access))
+        .await;
+    refused(&served, &r, "BAD_USER_INPUT", "does not exist", &user).await;
     served.stop().await;
     chain.shutdown().await;
 }
