@@ -329,13 +329,23 @@ async fn payee(api: &Api, caller: &Caller) -> Result<Option<Payee>> {
     }))
 }
 
-/// The answer for `p`, with qrpay details while it is PENDING.
+/// The answer for `p` alone (reads the payee when it is PENDING).
 async fn order(api: &Api, caller: &Caller, p: Payment) -> Result<PaymentOrder> {
+    let payee = if p.status == PaymentStatus::Pending {
+        payee(api, caller).await?
+    } else {
+        None
+    };
+    order_with(p, payee.as_ref())
+}
+
+/// The answer for `p`, with qrpay details while it is PENDING and the payee is known.
+fn order_with(p: Payment, payee: Option<&Payee>) -> Result<PaymentOrder> {
     let details = if p.status == PaymentStatus::Pending {
-        match payee(api, caller).await? {
+        match payee {
             Some(payee) => {
                 let purpose = qrpay::purpose(p.kind, p.order_num);
-                let data = qrpay::payment_string(&payee, p.amount, &purpose)
+                let data = qrpay::payment_string(payee, p.amount, &purpose)
                     .map_err(|e| bad_input(format!("the payment string cannot be made: {e}")))?;
                 let (png, _) = qrpay::qr_png(&data).map_err(internal)?;
                 let zero = chain::asset::Asset::new(0, p.amount.symbol);
@@ -437,10 +447,15 @@ impl PaymentsQuery {
             api.db.payments(&caller, &filter).await.map_err(refused)?
         };
         let has_more = items.len() as i64 == i64::from(options.limit);
-        let mut out = Vec::with_capacity(items.len());
-        for p in items {
-            out.push(order(api, &caller, p).await?);
-        }
+        let payee = if items.iter().any(|p| p.status == PaymentStatus::Pending) {
+            payee(api, &caller).await?
+        } else {
+            None
+        };
+        let out = items
+            .into_iter()
+            .map(|p| order_with(p, payee.as_ref()))
+            .collect::<Result<Vec<_>>>()?;
         Ok(PaymentOrdersPaginationResult {
             items: out,
             current_page: options.page,
