@@ -87,6 +87,31 @@ async fn a_new_person_registers_signs_pays_and_is_registered_on_chain() {
         )
         .await;
     assert_eq!(error_code(&r), "FORBIDDEN", "{r}");
+    // a share deposit: the cooperative's symbol and precision only
+    let deposit =
+        "mutation($data: CreateDepositPaymentInput!) { createDepositPayment(data: $data) {
+        kind status quantity details { data } } }";
+    let r = served
+        .gql(
+            deposit,
+            json!({"data": {"username": username, "quantity": "100.5000 AXON"}}),
+            Some(&person.access),
+        )
+        .await;
+    let d = &r["data"]["createDepositPayment"];
+    assert_eq!(d["kind"], json!("deposit"), "{r}");
+    assert_eq!(d["status"], json!("PENDING"));
+    assert!(d["details"]["data"]
+        .as_str()
+        .is_some_and(|s| s.contains("|Sum=10050|")));
+    let r = served
+        .gql(
+            deposit,
+            json!({"data": {"username": username, "quantity": "100.50 RUB"}}),
+            Some(&person.access),
+        )
+        .await;
+    assert_eq!(error_code(&r), "BAD_USER_INPUT", "{r}");
     served.stop().await;
     chain.shutdown().await;
 }
@@ -367,6 +392,32 @@ async fn refusals_are_clear_and_change_nothing() {
         .as_str()
         .unwrap_or_else(|| panic!("{r}"))
         .to_owned();
+    let mut changed = flow::bank_account();
+    changed["bank_name"] = json!("Другой банк");
+    let update = "mutation($data: UpdateBankAccountInput!) { updateBankAccount(data: $data) {
+        bank_account { bank_name } } }";
+    let r = served
+        .gql(
+            update,
+            json!({"data": {"username": user, "method_id": method_id, "is_default": true,
+                "data": changed}}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(
+        r["data"]["updateBankAccount"]["bank_account"]["bank_name"],
+        json!("Другой банк"),
+        "{r}"
+    );
+    let r = served
+        .gql(
+            update,
+            json!({"data": {"username": "voskhod", "method_id": method_id, "is_default": true,
+                "data": changed}}),
+            Some(&access),
+        )
+        .await;
+    assert_eq!(error_code(&r), "FORBIDDEN", "{r}");
     let r = served
         .gql(
             "mutation($data: DeletePaymentMethodInput!) { deletePaymentMethod(data: $data) }",
