@@ -351,6 +351,14 @@ impl Db {
             &[&current.username.to_string(), &package_status],
         )
         .await?;
+        // the user's lifecycle follows: on chain now (they log in with their account's key),
+        // or failed
+        tx.execute(
+            "UPDATE users SET status = $2, updated_at = now()
+             WHERE username = $1 AND status IN ('created', 'joined', 'payed')",
+            &[&current.username.to_string(), &package_status],
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

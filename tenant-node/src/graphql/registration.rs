@@ -602,6 +602,12 @@ impl RegistrationMutation {
                 crate::db::payments::PaymentsError::Db(e) => internal(e),
             })?;
         tracing::info!(user = %username, "Registration documents stored");
+        let user = api
+            .db
+            .user(username)
+            .await
+            .map_err(internal)?
+            .ok_or_else(guard::unauthenticated)?;
         let roles = api.registry.roles(None).await.map_err(internal)?;
         Ok(Account {
             username: username.to_string(),

@@ -291,6 +291,10 @@ pub async fn register(
         json!(username),
         "{r}"
     );
+    assert_eq!(
+        r["data"]["registerParticipant"]["provider_account"]["status"],
+        json!("joined")
+    );
     (access, signed)
 }
 
@@ -353,6 +357,10 @@ pub async fn register_and_pay(
         candidate.registration_hash,
         super::chain::registration_hash(username)
     );
+    let user = served.db.user(n(username)).await.unwrap().expect("user");
+    assert_eq!(user.status, "registered");
+    // on chain now: the person logs in with their account's key
+    let (access, _) = served.login(chain, username, &key).await;
     Person {
         username: username.to_owned(),
         key,
