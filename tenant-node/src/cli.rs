@@ -1,4 +1,5 @@
-//! Command line and commands: `serve` (migrate, sync, HTTP and GraphQL), `resync` (rebuild the
+//! Command line and commands: `serve` (migrate, sync, HTTP and GraphQL, the registration
+//! outbox, mail and payment expiry tasks), `resync` (rebuild the
 //! chain-derived data up to the current head), `digest` (print the canonical digest of that
 //! data), `schema` (print the GraphQL SDL), `regenerate` (rebuild a stored document and
 //! compare its hash).
@@ -19,7 +20,10 @@ use tracing::Instrument;
 use crate::config::{Config, ConfigArgs, SyncMode};
 use crate::db::Db;
 use crate::http::HttpState;
+use crate::mail::sender::MailSender;
 use crate::metrics::Metrics;
+use crate::outbox::custody_key::CustodyKey;
+use crate::outbox::sender::Sender;
 use crate::paperwork::{Paperwork, Regeneration};
 use crate::sync::{self, SyncContext};
 
@@ -27,6 +31,10 @@ use crate::sync::{self, SyncContext};
 const CHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often `serve` asks the chain for its head (for the lag when SHiP is quiet).
 const HEAD_POLL: Duration = Duration::from_secs(2);
+/// How often `serve` expires PENDING payments whose time is up.
+const EXPIRY_SWEEP: Duration = Duration::from_secs(60);
+/// How long `serve` waits for each background task to stop at shutdown.
+const TASK_STOP: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Parser)]
 #[command(name = "tenant-node", version, about = "MONO for one cooperative")]
@@ -221,6 +229,7 @@ pub async fn serve(config: Config, mut shutdown: watch::Receiver<bool>) -> anyho
         events.clone(),
         metrics.clone(),
     );
+    let tasks = start_tasks(&config, &db, &chain, &shutdown)?;
     let state = HttpState {
         db: db.clone(),
         metrics: metrics.clone(),
@@ -239,9 +248,79 @@ pub async fn serve(config: Config, mut shutdown: watch::Receiver<bool>) -> anyho
         sync::run(&ctx, None, shutdown.clone()).await?;
         poller.abort();
     }
+    for (name, task) in tasks {
+        match tokio::time::timeout(TASK_STOP, task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(task = name, error = %e, "A task ended abnormally"),
+            Err(_) => tracing::warn!(task = name, "A task did not stop in time"),
+        }
+    }
     match http.await {
         Ok(result) => result.context("serve HTTP"),
         Err(e) => Err(anyhow::anyhow!("the HTTP task ended abnormally: {e}")),
+    }
+}
+
+/// The background tasks of `serve`, each stopping on `shutdown`: the registration outbox sender
+/// (signing with the key in custody; needs the secret-at-rest key), the mail sender (when
+/// `[mail]` is configured) and the payment expiry sweep.
+fn start_tasks(
+    config: &Config,
+    db: &Db,
+    chain: &ChainClient,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<(&'static str, tokio::task::JoinHandle<()>)>> {
+    let mut tasks = Vec::new();
+    match &config.secret_key {
+        Some(secret) => {
+            let keys = Arc::new(CustodyKey::new(db.clone(), secret.clone()));
+            let sender = Sender::new(
+                db.clone(),
+                chain.clone(),
+                config.coopname,
+                config.contracts.clone(),
+                config.chain_id,
+                keys,
+                config.outbox,
+            );
+            let stop = shutdown.clone();
+            tasks.push((
+                "outbox",
+                tokio::spawn(async move { sender.run(stop).await }.in_current_span()),
+            ));
+        }
+        None => tracing::warn!(
+            "No secret-at-rest key: the registration outbox is not sent (PAID registrations wait)"
+        ),
+    }
+    if let Some(mail) = &config.mail {
+        let sender = MailSender::new(db.clone(), config.coopname, mail.clone())
+            .context("start the mail sender")?;
+        let stop = shutdown.clone();
+        tasks.push((
+            "mail",
+            tokio::spawn(async move { sender.run(stop).await }.in_current_span()),
+        ));
+    }
+    tasks.push((
+        "payment-expiry",
+        tokio::spawn(expire_payments(db.clone(), shutdown.clone()).in_current_span()),
+    ));
+    Ok(tasks)
+}
+
+/// Expires due PENDING payments every [`EXPIRY_SWEEP`] until shutdown.
+async fn expire_payments(db: Db, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match db.expire_due_payments().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "Expired unpaid payments"),
+            Err(e) => tracing::warn!(error = %e, "Payment expiry sweep failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EXPIRY_SWEEP) => {}
+            _ = sync::stopped(&mut shutdown) => return,
+        }
     }
 }
 

@@ -109,12 +109,17 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 async fn metrics(State(state): State<HttpState>) -> Response {
+    let mut body = state.metrics.render() + &state.metrics.render_pool(state.db.pool_status());
+    match state.db.intent_counts().await {
+        Ok(counts) => body += &state.metrics.render_intents(counts),
+        Err(e) => tracing::debug!(error = %e, "outbox intent counts unavailable"),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render() + &state.metrics.render_pool(state.db.pool_status()),
+        body,
     )
         .into_response()
 }

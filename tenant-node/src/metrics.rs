@@ -162,6 +162,23 @@ impl Metrics {
         out
     }
 
+    /// Registration outbox gauges: chain intents by state (`[pending, sent, confirmed,
+    /// failed]`), in Prometheus text.
+    pub fn render_intents(&self, counts: [i64; 4]) -> String {
+        let name = "tenant_node_outbox_intents";
+        let coop = escape_label(&self.coop);
+        let mut out = format!(
+            "# HELP {name} Chain intents of the registration outbox by state.\n# TYPE {name} gauge\n"
+        );
+        for (state, v) in ["pending", "sent", "confirmed", "failed"]
+            .iter()
+            .zip(counts)
+        {
+            let _ = writeln!(out, "{name}{{coop=\"{coop}\",state=\"{state}\"}} {v}");
+        }
+        out
+    }
+
     /// Database pool gauges (`open`, `idle`, `max` connections), in Prometheus text.
     pub fn render_pool(&self, (open, idle, max): (usize, usize, usize)) -> String {
         let label = format!("{{coop=\"{}\"}}", escape_label(&self.coop));
@@ -330,6 +347,21 @@ pub const OPERATIONS: &[&str] = &[
     "addParticipant",
     "startResetKey",
     "resetKey",
+    "registerAccount",
+    "generatePrivacyAgreement",
+    "generateSignatureAgreement",
+    "generateUserAgreement",
+    "generateWalletAgreement",
+    "generateParticipantApplication",
+    "registerParticipant",
+    "createInitialPayment",
+    "createDepositPayment",
+    "setPaymentStatus",
+    "getPaymentOrders",
+    "getPaymentMethods",
+    "createBankAccount",
+    "updateBankAccount",
+    "deletePaymentMethod",
     "syncProgress",
     "registryEvents",
     "introspection",

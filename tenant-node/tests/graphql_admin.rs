@@ -25,8 +25,10 @@ fn init_data() -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_admin_secret_opens_only_the_setup_operations() {
     let chain = TestChain::start().await;
-    chain.produce(5);
+    let head = chain.produce(5);
     let node = Served::start(&chain).await;
+    // installSystem decides createboard/updateboard from the synced council
+    node.synced(head).await;
 
     // no secret, a wrong secret: refused, nothing stored
     let r = node.gql(INIT, init_data(), None).await;

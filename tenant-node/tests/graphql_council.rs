@@ -8,7 +8,7 @@ mod support;
 use serde_json::json;
 use support::api::{config, error_code, Served, JWT_KEY};
 use support::chain::{key, n, registration_hash, TestChain, VOSKHOD};
-use support::flow::{admit, sign, Council, AUTHORIZE, DECLINE};
+use support::council::{admit, sign, Council, AUTHORIZE, DECLINE};
 use tenant_node::db::outbox::IntentStatus;
 use tenant_node::db::registry::Registry;
 use tenant_node::registry::{Direction, Resolution};

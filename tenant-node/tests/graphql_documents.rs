@@ -8,7 +8,7 @@ use documents::meta::MetaInput;
 use serde_json::{json, Value};
 use support::api::{error_code, Served};
 use support::chain::{key, TestChain, VOSKHOD};
-use support::flow::Council;
+use support::council::Council;
 use support::invite::sql;
 
 const ANNA: &str = "anna11111111";

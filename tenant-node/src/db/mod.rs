@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod payments;
 pub mod private;
 pub mod read;
+pub mod registration;
 pub mod registry;
 pub mod system;
 pub mod write;

@@ -99,6 +99,28 @@ pub struct IntentTrx {
 }
 
 impl Db {
+    /// How many intents are in each state: `[pending, sent, confirmed, failed]`.
+    pub async fn intent_counts(&self) -> Result<[i64; 4], DbError> {
+        let client = self.client().await?;
+        let mut out = [0i64; 4];
+        for row in client
+            .query(
+                "SELECT status, count(*) FROM chain_intents GROUP BY status",
+                &[],
+            )
+            .await?
+        {
+            let slot = match IntentStatus::parse(row.get(0))? {
+                IntentStatus::Pending => 0,
+                IntentStatus::Sent => 1,
+                IntentStatus::Confirmed => 2,
+                IntentStatus::Failed => 3,
+            };
+            out[slot] = row.get(1);
+        }
+        Ok(out)
+    }
+
     /// Open intents whose next attempt is due, oldest first.
     pub async fn due_intents(&self, limit: i64) -> Result<Vec<Intent>, DbError> {
         let client = self.client().await?;
@@ -408,6 +430,14 @@ impl Db {
         }
         tx.execute(
             "UPDATE registration_packages SET status = $2, updated_at = now() WHERE username = $1",
+            &[&current.username.to_string(), &package_status],
+        )
+        .await?;
+        // the user's lifecycle follows: on chain now (they log in with their account's key),
+        // or failed
+        tx.execute(
+            "UPDATE users SET status = $2, updated_at = now()
+             WHERE username = $1 AND status IN ('created', 'joined', 'payed')",
             &[&current.username.to_string(), &package_status],
         )
         .await?;

@@ -112,12 +112,13 @@ impl Db {
         &self,
         package: &RegistrationPackage,
     ) -> Result<(), PaymentsError> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
         let statement = serde_json::to_string(&package.statement)
             .map_err(|e| DbError::Corrupt(e.to_string()))?;
         let agreements = serde_json::to_string(&package.agreements)
             .map_err(|e| DbError::Corrupt(e.to_string()))?;
-        let n = client
+        let n = tx
             .execute(
                 "INSERT INTO registration_packages
                    (username, account_type, public_key, braname, referer, statement, agreements)
@@ -144,6 +145,14 @@ impl Db {
             )
             .into());
         }
+        // the user (if the node has one) has joined: documents stored, payment next
+        tx.execute(
+            "UPDATE users SET status = 'joined', updated_at = now()
+             WHERE username = $1 AND status = 'created'",
+            &[&package.username.to_string()],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

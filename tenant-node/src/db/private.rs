@@ -12,10 +12,10 @@ use crate::db::{block_num, Db, DbError};
 use crate::paperwork::private::{AsOf, PrivateKind, StoredVersion, Written};
 
 /// Advisory lock key (with `hashtext('private_data')`) of private-data writes and snapshots.
-pub(super) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('private_data'), 1)";
+pub(crate) const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('private_data'), 1)";
 
 /// The node's synced head block: the checkpoint, 0 before the first block is stored.
-pub(super) async fn head_block<C: GenericClient>(client: &C) -> Result<u32, DbError> {
+pub(crate) async fn head_block<C: GenericClient>(client: &C) -> Result<u32, DbError> {
     let row = client
         .query_opt("SELECT block_num FROM sync_checkpoint", &[])
         .await?;

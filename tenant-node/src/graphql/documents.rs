@@ -3,60 +3,15 @@
 //! reports match or mismatch with the reason, like the `regenerate` subcommand. The chairman
 //! and members verify any document; a user only their own.
 //!
-//! The document factory (WeasyPrint) is started on first use ([`LazyPaperwork`]), so a node
+//! The document factory (WeasyPrint) is started on first use (`Api::paperwork`), so a node
 //! that never verifies a document never starts PDF workers.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
-use tokio::sync::OnceCell;
 
 use super::guard::{self, api, bad_input, forbidden, internal, unavailable};
 use super::query::parse_name;
 use crate::auth::Role;
-use crate::config::{Config, Contracts};
-use crate::db::Db;
-use crate::paperwork::{Paperwork, PaperworkError};
-
-/// The paperwork service, started on first use.
-#[derive(Debug, Clone)]
-pub struct LazyPaperwork {
-    db: Db,
-    coop: chain::Name,
-    contracts: Contracts,
-    pdf: documents::pdf::PdfConfig,
-    cell: Arc<OnceCell<Paperwork>>,
-}
-
-impl LazyPaperwork {
-    pub fn new(config: &Config, db: Db) -> LazyPaperwork {
-        LazyPaperwork {
-            db,
-            coop: config.coopname,
-            contracts: config.contracts.clone(),
-            pdf: config.pdf.clone(),
-            cell: Arc::default(),
-        }
-    }
-
-    /// The service; the factory is started by the first caller (a failure is retried by the
-    /// next one).
-    pub async fn get(&self) -> anyhow::Result<&Paperwork> {
-        self.cell
-            .get_or_try_init(|| async {
-                let renderer = documents::render::Renderer::new()?;
-                let pdf = documents::pdf::PdfEngine::start(self.pdf.clone()).await?;
-                let factory = documents::factory::Factory::new(renderer, pdf);
-                Ok(Paperwork::new(
-                    self.db.clone(),
-                    self.coop,
-                    self.contracts.clone(),
-                    Arc::new(factory),
-                ))
-            })
-            .await
-    }
-}
+use crate::paperwork::PaperworkError;
 
 /// `verifyDocument` input.
 #[derive(Debug, Clone, InputObject)]

@@ -64,6 +64,11 @@ pub fn forbidden() -> Error {
     coded("not allowed", "FORBIDDEN")
 }
 
+/// Refused with the reason (safe to show).
+pub fn forbidden_because(message: impl AsRef<str>) -> Error {
+    coded(message.as_ref(), "FORBIDDEN")
+}
+
 pub fn bad_input(message: impl AsRef<str>) -> Error {
     coded(message.as_ref(), "BAD_USER_INPUT")
 }

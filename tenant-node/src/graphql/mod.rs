@@ -15,7 +15,9 @@ pub mod guard;
 pub mod install;
 pub mod mutation;
 pub mod participants;
+pub mod payments;
 pub mod query;
+pub mod registration;
 pub mod subscription;
 pub mod types;
 
@@ -56,7 +58,11 @@ pub const ADMIN_HEADER: &str = "x-admin-secret";
 
 /// Every query root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
-pub struct Query(query::CoreQuery, documents::DocumentsQuery);
+pub struct Query(
+    query::CoreQuery,
+    documents::DocumentsQuery,
+    payments::PaymentsQuery,
+);
 
 /// Every mutation root field: one object per domain (each in its own module), merged.
 #[derive(Debug, Default, async_graphql::MergedObject)]
@@ -64,6 +70,8 @@ pub struct Mutation(
     mutation::CoreMutation,
     council::CouncilMutation,
     participants::ParticipantsMutation,
+    registration::RegistrationMutation,
+    payments::PaymentsMutation,
 );
 
 /// The schema type.
@@ -87,8 +95,8 @@ pub struct Api {
     pub login_throttle: Arc<std::sync::Mutex<crate::auth::throttle::LoginThrottle>>,
     /// Invitation and key-reset links and lifetimes.
     pub keys: participants::KeyTokenConfig,
-    /// The paperwork service (document verification), started on first use.
-    pub paperwork: documents::LazyPaperwork,
+    /// Document generation and verification (the PDF engine starts on first use).
+    pub paperwork: Arc<registration::Documents>,
 }
 
 impl Api {
@@ -100,10 +108,8 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Api {
         let coop = config.coopname.to_string();
-        let paperwork = documents::LazyPaperwork::new(config, db.clone());
         Api {
             registry: Registry::new(db.clone(), config.coopname, config.contracts.clone()),
-            db,
             chain,
             coopname: config.coopname,
             chain_id: config.chain_id,
@@ -114,11 +120,12 @@ impl Api {
                 .map(|k| Signer::new(k.expose(), &coop)),
             admin_secret: config.admin_secret.clone(),
             secret_key: config.secret_key.clone(),
+            paperwork: Arc::new(registration::Documents::new(config, db.clone())),
+            db,
             events,
             metrics,
             login_throttle: Arc::default(),
             keys: config.invitations.clone(),
-            paperwork,
         }
     }
 }

@@ -79,6 +79,21 @@ async fn session(api: &Api, user: User, refresh: String) -> Result<RegisteredAcc
     })
 }
 
+/// A new session for `user` (a fresh refresh-token family), as `login` answers.
+pub(super) async fn open_session(api: &Api, user: User) -> Result<RegisteredAccount> {
+    let refresh = token::new_refresh_token();
+    api.db
+        .store_refresh_token(
+            &token::refresh_hash(&refresh),
+            &token::new_family(),
+            user.username,
+            REFRESH_TTL_SECS,
+        )
+        .await
+        .map_err(internal)?;
+    session(api, user, refresh).await
+}
+
 /// System setup and sessions: `initSystem`, `installSystem`, `setWif`, `login`, `refresh`,
 /// `logout`. Other domains add their own objects to [`super::Mutation`].
 #[derive(Debug, Default)]

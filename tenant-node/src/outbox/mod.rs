@@ -14,6 +14,7 @@
 //! the chain's last irreversible block is past its expiration and the synced data (covering that
 //! block) does not contain it. Confirmation is its inclusion in an irreversible synced block.
 
+pub mod custody_key;
 pub mod sender;
 
 use std::time::Duration;

@@ -5,10 +5,11 @@
 
 pub mod api;
 pub mod chain;
-pub mod flow;
+pub mod council;
 pub mod invite;
 pub mod pay;
 pub mod proxy;
+pub mod register;
 
 use std::sync::Arc;
 use std::time::Duration;
