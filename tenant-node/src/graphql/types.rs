@@ -339,6 +339,7 @@ pub struct StoredDocument {
 #[async_graphql::ComplexObject(rename_fields = "snake_case")]
 impl StoredDocument {
     /// The PDF, base64.
+    #[graphql(name = "pdf_base64")]
     async fn pdf_base64(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<String> {
         use base64::Engine as _;
         let doc = super::guard::api(ctx)
