@@ -430,11 +430,9 @@ pub fn document_packages(events: &[PackageEvent]) -> Vec<DocumentPackage> {
         let hash = d.document.as_ref().map(|doc| doc.hash);
         let doc_hash = d.document.as_ref().and_then(|doc| doc.doc_hash);
         match action.as_str() {
-            "newsubmitted" => {
-                if hash.is_some() {
-                    p.statement_hash = hash;
-                    p.statement_doc_hash = doc_hash;
-                }
+            "newsubmitted" if hash.is_some() => {
+                p.statement_hash = hash;
+                p.statement_doc_hash = doc_hash;
             }
             "newresolved" => {
                 if p.statement_hash.is_none() {
