@@ -96,6 +96,16 @@ fn rss_kib(pid: u32) -> anyhow::Result<(u64, u64)> {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .with_context(|| format!("{name} in /proc/{pid}/status"))
     };
+    println!(
+        "  RssAnon {} kB, RssFile {} kB, RssShmem {} kB, threads {}",
+        field("RssAnon:")?,
+        field("RssFile:")?,
+        field("RssShmem:")?,
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .map_or("?", str::trim)
+    );
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
