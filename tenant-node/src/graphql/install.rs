@@ -90,6 +90,14 @@ pub fn council_members(soviet: &[SovietMemberInput]) -> Result<Vec<serde_json::V
     Ok(members)
 }
 
+/// Blocks the node may be behind the chain head when `installSystem` reads the council.
+const MAX_INSTALL_LAG: u32 = 10;
+
+/// Whether the synced block (none before the first one) is close enough to the chain head.
+fn caught_up(synced: Option<u32>, head: u32) -> bool {
+    synced.is_some_and(|b| b.saturating_add(MAX_INSTALL_LAG) >= head)
+}
+
 /// Creates the council (or replaces its members when it exists), signed by the cooperative.
 pub async fn push_council(
     api: &Api,
@@ -98,6 +106,26 @@ pub async fn push_council(
     members: Vec<serde_json::Value>,
 ) -> Result<()> {
     let soviet = api.contracts.soviet;
+    // createboard or updateboard is decided from the synced council: refuse while the node is
+    // behind the chain, where a council created meanwhile would not be seen yet
+    let synced = api
+        .db
+        .sync_state()
+        .await
+        .map_err(internal)?
+        .checkpoint
+        .map(|c| c.block_num);
+    let head = api
+        .chain
+        .get_info()
+        .await
+        .map_err(|e| internal(format!("get_info: {e}")))?
+        .head_block_num;
+    if !caught_up(synced, head) {
+        return Err(super::guard::unavailable(
+            "the node has not caught up with the chain yet; retry in a few seconds",
+        ));
+    }
     let council = api
         .registry
         .boards(None)
@@ -157,4 +185,17 @@ pub async fn push_council(
     }
     tracing::info!(%action, "Pushed the council transaction");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_waits_until_the_node_has_caught_up() {
+        assert!(!caught_up(None, 0), "nothing synced yet");
+        assert!(!caught_up(Some(5), 5 + MAX_INSTALL_LAG + 1));
+        assert!(caught_up(Some(5), 5 + MAX_INSTALL_LAG));
+        assert!(caught_up(Some(100), 90), "a head read before the last sync");
+    }
 }
