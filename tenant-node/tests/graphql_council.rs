@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::weasyprint;
+
 use serde_json::json;
 use support::api::{config, error_code, Served, JWT_KEY};
 use support::chain::{key, n, registration_hash, TestChain, VOSKHOD};
@@ -15,18 +17,6 @@ use tenant_node::registry::{Direction, Resolution};
 
 const ANNA: &str = "anna11111111";
 const BORIS: &str = "boris1111111";
-
-fn weasyprint(test: &str) -> bool {
-    let ok = documents::pdf::weasyprint_installed(&documents::pdf::PdfConfig::default());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: weasyprint is required under CI=true"
-        );
-        eprintln!("SKIPPED {test}: weasyprint is not installed (scripts/deps.sh)");
-    }
-    ok
-}
 
 fn registry(served: &Served, chain: &TestChain) -> Registry {
     let contracts = config("postgres://unused/unused", chain, VOSKHOD.name, JWT_KEY).contracts;

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::weasyprint;
+
 use documents::meta::MetaInput;
 use serde_json::{json, Value};
 use support::api::{error_code, Served};
@@ -15,18 +17,6 @@ const ANNA: &str = "anna11111111";
 const BORIS: &str = "boris1111111";
 const VERIFY: &str = "query($data: VerifyDocumentInput!) {
     verifyDocument(data: $data) { doc_hash username registry_id matches reason } }";
-
-fn weasyprint(test: &str) -> bool {
-    let ok = documents::pdf::weasyprint_installed(&documents::pdf::PdfConfig::default());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: weasyprint is required under CI=true"
-        );
-        eprintln!("SKIPPED {test}: weasyprint is not installed (scripts/deps.sh)");
-    }
-    ok
-}
 
 fn verdicts(r: &Value) -> &Vec<Value> {
     r["data"]["verifyDocument"]

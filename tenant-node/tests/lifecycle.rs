@@ -13,7 +13,7 @@ use support::api::Served;
 use support::chain::{n, user_name, TestChain, VOSKHOD};
 use support::council::{admit, Council};
 use support::register as flow;
-use support::wait_for;
+use support::{wait_for, weasyprint};
 
 const DOCUMENTS: &str = "query($u: String) { getDocuments(data: {username: $u}) { items {
     username action statement_doc_hash decision_doc_hash agreements { type doc_hash }
@@ -23,12 +23,7 @@ const ACCOUNT: &str = "query($u: String!) { getAccount(data: {username: $u}) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_registers_pays_is_admitted_and_reads_only_their_own_data() {
-    if !documents::pdf::weasyprint_installed(&documents::pdf::PdfConfig::default()) {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "weasyprint is required under CI=true"
-        );
-        eprintln!("SKIPPED: weasyprint is not installed (scripts/deps.sh)");
+    if !weasyprint("lifecycle") {
         return;
     }
     let chain = TestChain::start_with(100, 3).await;

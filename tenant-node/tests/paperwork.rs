@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::weasyprint;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -28,19 +30,6 @@ use tenant_node::paperwork::{Paperwork, PaperworkError};
 
 const ALICE: &str = "alice1111111";
 const BOB: &str = "bob111111111";
-
-/// Whether WeasyPrint is installed (required under CI=true).
-fn weasyprint(test: &str) -> bool {
-    let ok = documents::pdf::weasyprint_installed(&documents::pdf::PdfConfig::default());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: weasyprint is required under CI=true"
-        );
-        eprintln!("SKIPPED {test}: weasyprint is not installed (scripts/deps.sh)");
-    }
-    ok
-}
 
 fn person(last: &str, first: &str) -> User {
     let User::Individual(base) = sample::user(AccountType::Individual) else {

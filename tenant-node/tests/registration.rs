@@ -6,24 +6,13 @@
 
 mod support;
 
+use support::weasyprint;
+
 use chain::keys::PrivateKey;
 use serde_json::{json, Value};
 use support::api::{error_code, first_error, Served};
 use support::chain::{n, user_name, TestChain, VOSKHOD};
 use support::register::{self as flow, Signed, Staff};
-
-/// Whether WeasyPrint is installed (required under CI=true).
-fn weasyprint(test: &str) -> bool {
-    let ok = documents::pdf::weasyprint_installed(&documents::pdf::PdfConfig::default());
-    if !ok {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{test}: weasyprint is required under CI=true"
-        );
-        eprintln!("SKIPPED {test}: weasyprint is not installed (scripts/deps.sh)");
-    }
-    ok
-}
 
 /// A devchain with a block every 100 ms, a served node and the cooperative prepared.
 async fn rig() -> (TestChain, Served, Staff) {

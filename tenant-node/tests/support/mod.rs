@@ -175,3 +175,17 @@ impl Live {
             .expect("the sync task");
     }
 }
+
+/// Whether WeasyPrint is installed; under `CI=true` its absence fails the test instead of
+/// skipping it.
+pub fn weasyprint(test: &str) -> bool {
+    let ok = documents::pdf::weasyprint_installed(&documents::pdf::PdfConfig::default());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: weasyprint is required under CI=true"
+        );
+        eprintln!("SKIPPED {test}: weasyprint is not installed (scripts/deps.sh)");
+    }
+    ok
+}
