@@ -4,8 +4,12 @@
 //! read over loopback SHiP; then the idle resident memory of one `tenant-node serve` process
 //! following a chain that produces 2 blocks/s.
 //!
+//! The memory is read twice: idle after start (nobody has queried the node yet) and idle again
+//! after it has answered a few GraphQL queries.
+//!
 //! Run: `cargo bench -p tenant-node --bench sync` (`SYNC_BENCH_BLOCKS` overrides the history
-//! length).
+//! length; `SYNC_BENCH_HOLD=<seconds>` keeps each measured node running that much longer and
+//! `SYNC_BENCH_SMAPS=<file>` saves its `/proc/<pid>/smaps`, for looking into the memory).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -109,8 +113,13 @@ fn rss_kib(pid: u32) -> anyhow::Result<(u64, u64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// Runs the release binary against `db`, waits until it is ready and has idled, reads its RSS.
-async fn idle_rss(chain: &TestChain, db: &TestDb, settle: Duration) -> anyhow::Result<(u64, u64)> {
+/// Runs the release binary against `db`, waits until it is ready and has idled, reads its RSS
+/// (`VmRSS`, `VmHWM`); answers two GraphQL queries, idles again and reads it again.
+async fn idle_rss(
+    chain: &TestChain,
+    db: &TestDb,
+    settle: Duration,
+) -> anyhow::Result<((u64, u64), (u64, u64))> {
     let dir = tempfile::tempdir()?;
     let port = free_port();
     let config = dir.path().join("node.toml");
@@ -144,10 +153,47 @@ async fn idle_rss(chain: &TestChain, db: &TestDb, settle: Duration) -> anyhow::R
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(settle).await;
-    let rss = rss_kib(child.id());
+    if let Some(secs) = std::env::var("SYNC_BENCH_HOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        eprintln!("holding node pid {} for {secs} s", child.id());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+    if let Ok(path) = std::env::var("SYNC_BENCH_SMAPS") {
+        std::fs::copy(format!("/proc/{}/smaps", child.id()), path)?;
+    }
+    let fresh = rss_kib(child.id());
+    let graphql = format!("http://127.0.0.1:{port}/graphql");
+    for query in [
+        "{ getSystemInfo { coopname system_status synced_block blockchain_info { head_block_num } } }",
+        "{ getAgenda { totalCount } }",
+    ] {
+        let status = http
+            .post(&graphql)
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await?
+            .status();
+        anyhow::ensure!(status.is_success(), "{query}: HTTP {status}");
+    }
+    tokio::time::sleep(settle).await;
+    let queried = rss_kib(child.id());
     child.kill()?;
     child.wait()?;
-    rss
+    Ok((fresh?, queried?))
+}
+
+fn print_idle(what: &str, ((rss, hwm), (queried, queried_hwm)): ((u64, u64), (u64, u64))) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!(
+        "{what}: idle VmRSS {:.1} MiB (peak {:.1} MiB); idle after GraphQL queries {:.1} MiB \
+         (peak {:.1} MiB)",
+        mib(rss),
+        mib(hwm),
+        mib(queried),
+        mib(queried_hwm)
+    );
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -184,20 +230,16 @@ async fn run() -> anyhow::Result<()> {
             }
         })
     };
-    let (rss, hwm) = idle_rss(&chain, &node.test_db, Duration::from_secs(5)).await?;
-    println!(
-        "tenant-node serve, synced database, following 2 blocks/s: idle VmRSS {:.1} MiB \
-         (peak {:.1} MiB)",
-        rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
+    let idle = idle_rss(&chain, &node.test_db, Duration::from_secs(5)).await?;
+    print_idle(
+        "tenant-node serve, synced database, following 2 blocks/s",
+        idle,
     );
     let fresh = TestDb::new().await;
-    let (rss, hwm) = idle_rss(&chain, &fresh, Duration::from_secs(5)).await?;
-    println!(
-        "tenant-node serve after syncing the whole history itself: idle VmRSS {:.1} MiB \
-         (peak {:.1} MiB)",
-        rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
+    let idle = idle_rss(&chain, &fresh, Duration::from_secs(5)).await?;
+    print_idle(
+        "tenant-node serve after syncing the whole history itself",
+        idle,
     );
     producer.abort();
     chain.shutdown().await;

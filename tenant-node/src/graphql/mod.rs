@@ -144,8 +144,23 @@ fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscription::Subs
 /// The schema serving `api`, with the metrics its requests feed.
 #[derive(Clone)]
 pub struct Endpoint {
-    schema: ApiSchema,
+    lazy: Arc<LazySchema>,
     metrics: Arc<Metrics>,
+}
+
+/// The resolvers' context and the schema built from it on first use: building the type registry
+/// touches most of the GraphQL code, which a node nobody queries never needs in memory.
+struct LazySchema {
+    api: Api,
+    schema: std::sync::OnceLock<ApiSchema>,
+}
+
+impl Endpoint {
+    fn schema(&self) -> &ApiSchema {
+        let lazy = &*self.lazy;
+        lazy.schema
+            .get_or_init(|| builder().data(lazy.api.clone()).finish())
+    }
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -158,7 +173,10 @@ impl std::fmt::Debug for Endpoint {
 pub fn endpoint(api: Api) -> Endpoint {
     let metrics = api.metrics.clone();
     Endpoint {
-        schema: builder().data(api).finish(),
+        lazy: Arc::new(LazySchema {
+            api,
+            schema: std::sync::OnceLock::new(),
+        }),
         metrics,
     }
 }
@@ -230,7 +248,7 @@ async fn post_graphql(
     let field = root_field(&request.query, request.operation_name.as_deref());
     let label = operation_label(field.as_deref());
     let request = request.data(request_auth(&headers));
-    let response = endpoint.schema.execute(request).await;
+    let response = endpoint.schema().execute(request).await;
     endpoint
         .metrics
         .api
@@ -239,7 +257,7 @@ async fn post_graphql(
 }
 
 async fn get_graphql(State(endpoint): State<Endpoint>, request: Request) -> Response {
-    let schema = endpoint.schema;
+    let schema = endpoint.schema().clone();
     let (mut parts, _body) = request.into_parts();
     let is_upgrade = parts
         .headers
