@@ -2,11 +2,13 @@
 //! tenant node by host or path prefix, with per-cooperative limits, hold/wake and metrics.
 //!
 //! Pure core: `routes` (wire type and validated table), `resolve` (host/path → coop),
-//! `headers`, `ratelimit`. I/O: `server`, `proxy`, `pool`, `hold`, `admin`, `source`, `tls`.
+//! `headers`, `ratelimit`, `h1::codec`. I/O: `server`, `h1` (the native HTTP/1.1 path), `proxy` and
+//! `pool` (the hyper path), `hold`, `admin`, `source`, `tls`.
 
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod h1;
 pub mod headers;
 pub mod hold;
 pub mod metrics;

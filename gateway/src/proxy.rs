@@ -93,42 +93,33 @@ async fn handle_coop(
     let start = Instant::now();
     let rt = gw.runtime(route.coop.as_str());
     let method = req.method().clone();
-    let res = match admit(&gw, &rt, &req) {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<u64>().ok());
+    let res = match admit(&gw, &rt, declared) {
         Err(refusal) => refusal.response(),
-        Ok(()) => {
-            let route = if route.state == CoopState::Ready {
-                Ok(route)
-            } else if let Some(_slot) = rt.try_hold() {
-                rt.metrics.held.fetch_add(1, Ordering::Relaxed);
-                hold::wait_ready(&gw, &rt, route.coop.as_str()).await
-            } else {
-                rt.metrics.hold_overflow.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("Too many requests held for this cooperative; refusing");
-                Err(Refusal::NotReady {
-                    retry_after_secs: gw.config.hold_timeout.as_secs().clamp(1, 30),
-                })
-            };
-            match route {
-                Err(refusal) => refusal.response(),
-                Ok(route) => {
-                    let fwd = Forward {
-                        gw: &gw,
-                        rt: &rt,
-                        conn,
-                        route: &route,
-                        host: host.as_deref(),
-                        path_and_query: &path_and_query,
-                    };
-                    match forward(fwd, req).await {
-                        Ok(res) => res,
-                        Err(e) => {
-                            tracing::warn!(upstream = %route.upstream, "Proxying failed: {e:#}");
-                            e.refusal().response()
-                        }
+        Ok(()) => match ready_route(&gw, &rt, route).await {
+            Err(refusal) => refusal.response(),
+            Ok(route) => {
+                let fwd = Forward {
+                    gw: &gw,
+                    rt: &rt,
+                    conn,
+                    route: &route,
+                    host: host.as_deref(),
+                    path_and_query: &path_and_query,
+                };
+                match forward(fwd, req).await {
+                    Ok(res) => res,
+                    Err(e) => {
+                        tracing::warn!(upstream = %route.upstream, "Proxying failed: {e:#}");
+                        e.refusal().response()
                     }
                 }
             }
-        }
+        },
     };
     let latency = start.elapsed();
     rt.metrics.observe(res.status().as_u16(), latency);
@@ -145,7 +136,7 @@ async fn handle_coop(
 }
 
 /// Rate limit and declared body size, checked before anything waits.
-fn admit(gw: &Gateway, rt: &CoopRuntime, req: &Request<Incoming>) -> Result<(), Refusal> {
+pub(crate) fn admit(gw: &Gateway, rt: &CoopRuntime, declared: Option<u64>) -> Result<(), Refusal> {
     let allowed = match rt.limiter.lock() {
         Ok(mut limiter) => limiter.try_acquire(Instant::now()),
         Err(poisoned) => poisoned.into_inner().try_acquire(Instant::now()),
@@ -154,15 +145,31 @@ fn admit(gw: &Gateway, rt: &CoopRuntime, req: &Request<Incoming>) -> Result<(), 
         rt.metrics.rate_limited.fetch_add(1, Ordering::Relaxed);
         return Err(Refusal::RateLimited);
     }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<u64>().ok());
     if declared.is_some_and(|len| len > gw.config.max_body_bytes) {
         return Err(Refusal::BodyTooLarge);
     }
     Ok(())
+}
+
+/// The route once the node is ready: at once, or after holding the request (bounded per
+/// cooperative) until the node has started or been woken, or the hold deadline passes.
+pub(crate) async fn ready_route(
+    gw: &Arc<Gateway>,
+    rt: &Arc<CoopRuntime>,
+    route: Arc<CoopRoute>,
+) -> Result<Arc<CoopRoute>, Refusal> {
+    if route.state == CoopState::Ready {
+        return Ok(route);
+    }
+    let Some(_slot) = rt.try_hold() else {
+        rt.metrics.hold_overflow.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!("Too many requests held for this cooperative; refusing");
+        return Err(Refusal::NotReady {
+            retry_after_secs: gw.config.hold_timeout.as_secs().clamp(1, 30),
+        });
+    };
+    rt.metrics.held.fetch_add(1, Ordering::Relaxed);
+    hold::wait_ready(gw, rt, route.coop.as_str()).await
 }
 
 struct Forward<'a> {

@@ -189,7 +189,7 @@ async fn accept_loop(
                         peer,
                         proto: "http",
                     };
-                    serve_connection(gw.clone(), stream, info, shutdown).await;
+                    crate::h1::conn::serve(gw.clone(), stream, info, shutdown).await;
                 }
                 Some(acceptor) => serve_tls(gw.clone(), acceptor, stream, peer, shutdown).await,
             }
@@ -247,7 +247,9 @@ impl Drop for InFlight {
     }
 }
 
-async fn serve_connection<I>(
+/// Serves a connection with hyper (HTTP/1.1 and h2): TLS connections, and plain ones the
+/// native path hands over.
+pub(crate) async fn serve_connection<I>(
     gw: Arc<Gateway>,
     io: I,
     info: ConnInfo,

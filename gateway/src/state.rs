@@ -11,6 +11,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::h1::upstream::RawPool;
 use crate::metrics::{CoopMetrics, GlobalMetrics};
 use crate::pool::UpstreamPool;
 use crate::ratelimit::MultiWindowLimiter;
@@ -66,6 +67,7 @@ pub struct CoopRuntime {
     /// This cooperative's own upstream connection pools: one per listener worker (so a
     /// worker's upstream connections live on its own thread) plus one shared slot.
     pools: Box<[OnceLock<Arc<UpstreamPool>>]>,
+    raw_pools: Box<[OnceLock<RawPool>]>,
     /// When the last wake call was sent (coalesces concurrent wakes).
     pub wake_sent: Mutex<Option<Instant>>,
     /// Requests waiting for this cooperative's node right now.
@@ -95,7 +97,20 @@ impl CoopRuntime {
             .map(|_| HoldSlot(&self.held_now))
     }
 
-    /// The upstream pool of the calling thread's worker.
+    /// The native-path connection pool of the calling thread's worker.
+    pub fn raw_pool(&self) -> &RawPool {
+        let last = self.raw_pools.len() - 1;
+        let index = WORKER_INDEX.with(Cell::get).map_or(last, |i| i.min(last));
+        self.raw_pools[index].get_or_init(|| {
+            RawPool::new(
+                self.config.pool_max_idle_per_coop,
+                self.config.pool_idle_timeout,
+                self.config.upstream_connect_timeout,
+            )
+        })
+    }
+
+    /// The hyper-path upstream pool of the calling thread's worker.
     pub fn pool(&self) -> &Arc<UpstreamPool> {
         let last = self.pools.len() - 1;
         let index = WORKER_INDEX.with(Cell::get).map_or(last, |i| i.min(last));
@@ -196,6 +211,7 @@ impl Gateway {
                 Instant::now(),
             )),
             pools: (0..=self.config.workers).map(|_| OnceLock::new()).collect(),
+            raw_pools: (0..=self.config.workers).map(|_| OnceLock::new()).collect(),
             wake_sent: Mutex::new(None),
             held_now: AtomicUsize::new(0),
             config: self.config.clone(),
