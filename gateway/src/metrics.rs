@@ -14,15 +14,24 @@ pub const LATENCY_BUCKETS: [f64; 12] = [
 
 const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
-/// Counters of one cooperative.
+/// The per-request counters of one cooperative that one worker thread updates, on cache lines
+/// of their own so the workers never write to the same line.
 #[derive(Debug, Default)]
-pub struct CoopMetrics {
+#[repr(align(128))]
+struct Shard {
     requests: [AtomicU64; 5],
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
-    pub bytes_in: AtomicU64,
-    pub bytes_out: AtomicU64,
+    bytes_in: AtomicU64,
+    bytes_out: AtomicU64,
+}
+
+/// Counters of one cooperative: per-request ones sharded by worker (summed when read), rare
+/// ones shared.
+#[derive(Debug)]
+pub struct CoopMetrics {
+    shards: Box<[Shard]>,
     pub open_websockets: AtomicI64,
     pub rate_limited: AtomicU64,
     pub held: AtomicU64,
@@ -30,25 +39,70 @@ pub struct CoopMetrics {
     pub wakes: AtomicU64,
 }
 
+impl Default for CoopMetrics {
+    fn default() -> Self {
+        CoopMetrics::new(1)
+    }
+}
+
 impl CoopMetrics {
+    /// Counters for `shards` writers (the listener workers plus the main runtime).
+    pub fn new(shards: usize) -> Self {
+        CoopMetrics {
+            shards: (0..shards.max(1)).map(|_| Shard::default()).collect(),
+            open_websockets: AtomicI64::new(0),
+            rate_limited: AtomicU64::new(0),
+            held: AtomicU64::new(0),
+            hold_overflow: AtomicU64::new(0),
+            wakes: AtomicU64::new(0),
+        }
+    }
+
+    /// The calling worker's shard (the last one off the workers).
+    fn shard(&self) -> &Shard {
+        let last = self.shards.len() - 1;
+        let index = crate::state::worker_index().map_or(last, |i| i.min(last));
+        &self.shards[index]
+    }
+
+    fn sum(&self, counter: impl Fn(&Shard) -> &AtomicU64) -> u64 {
+        self.shards
+            .iter()
+            .map(|s| counter(s).load(Ordering::Relaxed))
+            .sum()
+    }
+
     /// Records a finished request (time to response head).
     pub fn observe(&self, status: u16, latency: Duration) {
+        let shard = self.shard();
         let class = usize::from(status / 100).clamp(1, 5) - 1;
-        self.requests[class].fetch_add(1, Ordering::Relaxed);
+        shard.requests[class].fetch_add(1, Ordering::Relaxed);
         let secs = latency.as_secs_f64();
         if let Some(i) = LATENCY_BUCKETS.iter().position(|b| secs <= *b) {
-            self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+            shard.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
         }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        shard.latency_count.fetch_add(1, Ordering::Relaxed);
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_us.fetch_add(micros, Ordering::Relaxed);
+        shard.latency_sum_us.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Counts body bytes received from a client.
+    pub fn add_bytes_in(&self, n: u64) {
+        self.shard().bytes_in.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts body bytes sent to a client.
+    pub fn add_bytes_out(&self, n: u64) {
+        self.shard().bytes_out.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Requests answered so far with a status of class `class` (1 to 5).
     pub fn requests_in_class(&self, class: usize) -> u64 {
-        self.requests
-            .get(class.wrapping_sub(1))
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        let i = class.wrapping_sub(1);
+        if i >= STATUS_CLASSES.len() {
+            return 0;
+        }
+        self.sum(|s| &s.requests[i])
     }
 }
 
@@ -80,7 +134,7 @@ pub fn render(global: &GlobalMetrics, coops: &[(String, std::sync::Arc<CoopMetri
             let _ = writeln!(
                 out,
                 "gateway_requests_total{{tenant=\"{coop}\",status_class=\"{class}\"}} {}",
-                get(&m.requests[i])
+                m.sum(|s| &s.requests[i])
             );
         }
     }
@@ -93,15 +147,15 @@ pub fn render(global: &GlobalMetrics, coops: &[(String, std::sync::Arc<CoopMetri
     for (coop, m) in coops {
         let mut cumulative = 0;
         for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            cumulative += get(&m.latency_buckets[i]);
+            cumulative += m.sum(|s| &s.latency_buckets[i]);
             let _ = writeln!(out, "gateway_request_duration_seconds_bucket{{tenant=\"{coop}\",le=\"{bound}\"}} {cumulative}");
         }
-        let count = get(&m.latency_count);
+        let count = m.sum(|s| &s.latency_count);
         let _ = writeln!(
             out,
             "gateway_request_duration_seconds_bucket{{tenant=\"{coop}\",le=\"+Inf\"}} {count}"
         );
-        let sum = get(&m.latency_sum_us) as f64 / 1e6;
+        let sum = m.sum(|s| &s.latency_sum_us) as f64 / 1e6;
         let _ = writeln!(
             out,
             "gateway_request_duration_seconds_sum{{tenant=\"{coop}\"}} {sum}"
@@ -121,12 +175,12 @@ pub fn render(global: &GlobalMetrics, coops: &[(String, std::sync::Arc<CoopMetri
         let _ = writeln!(
             out,
             "gateway_bytes_total{{tenant=\"{coop}\",direction=\"in\"}} {}",
-            get(&m.bytes_in)
+            m.sum(|s| &s.bytes_in)
         );
         let _ = writeln!(
             out,
             "gateway_bytes_total{{tenant=\"{coop}\",direction=\"out\"}} {}",
-            get(&m.bytes_out)
+            m.sum(|s| &s.bytes_out)
         );
     }
     family(
@@ -239,9 +293,17 @@ mod tests {
 
     #[test]
     fn renders_per_tenant_series() {
-        let m = Arc::new(CoopMetrics::default());
+        let m = Arc::new(CoopMetrics::new(3));
         m.observe(200, Duration::from_millis(3));
-        m.observe(504, Duration::from_secs(2));
+        m.add_bytes_out(7);
+        let other = m.clone();
+        std::thread::spawn(move || {
+            crate::state::set_worker_index(1);
+            other.observe(504, Duration::from_secs(2));
+            other.add_bytes_out(5);
+        })
+        .join()
+        .unwrap();
         m.rate_limited.fetch_add(1, Ordering::Relaxed);
         let text = render(&GlobalMetrics::default(), &[("alpha".to_owned(), m)]);
         assert!(text.contains("gateway_requests_total{tenant=\"alpha\",status_class=\"2xx\"} 1"));
@@ -251,5 +313,6 @@ mod tests {
         assert!(text
             .contains("gateway_request_duration_seconds_bucket{tenant=\"alpha\",le=\"+Inf\"} 2"));
         assert!(text.contains("gateway_rate_limited_total{tenant=\"alpha\"} 1"));
+        assert!(text.contains("gateway_bytes_total{tenant=\"alpha\",direction=\"out\"} 12"));
     }
 }

@@ -51,7 +51,7 @@ pub async fn handle(
         .path_and_query()
         .map_or("/", |pq| pq.as_str())
         .to_owned();
-    let table = gw.routes.load();
+    let table = gw.routes.current();
     let resolution = resolve(
         &table,
         &gw.config.base_domain,
@@ -239,8 +239,8 @@ async fn forward(
                 let mut upstream = TokioIo::new(upstream);
                 match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
                     Ok((to_node, to_client)) => {
-                        metrics.bytes_in.fetch_add(to_node, Ordering::Relaxed);
-                        metrics.bytes_out.fetch_add(to_client, Ordering::Relaxed);
+                        metrics.add_bytes_in(to_node);
+                        metrics.add_bytes_out(to_client);
                     }
                     Err(e) => tracing::debug!("Websocket closed: {e}"),
                 }
@@ -255,9 +255,7 @@ async fn forward(
     let body = body
         .map_frame(move |frame| {
             if let Some(data) = frame.data_ref() {
-                metrics
-                    .bytes_out
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                metrics.add_bytes_out(data.len() as u64);
             }
             frame
         })
@@ -276,9 +274,7 @@ fn upstream_body(gw: &Gateway, rt: &CoopRuntime, body: Incoming, websocket: bool
     Limited::new(body, limit)
         .map_frame(move |frame| {
             if let Some(data) = frame.data_ref() {
-                metrics
-                    .bytes_in
-                    .fetch_add(data.len() as u64, Ordering::Relaxed);
+                metrics.add_bytes_in(data.len() as u64);
             }
             frame
         })

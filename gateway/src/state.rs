@@ -37,6 +37,12 @@ impl RouteStore {
         self.table.load_full()
     }
 
+    /// The current table for a short, synchronous look (no reference count is touched; do not
+    /// hold it across an `await`).
+    pub fn current(&self) -> arc_swap::Guard<Arc<RouteTable>> {
+        self.table.load()
+    }
+
     /// Replaces the table atomically and wakes every held request.
     pub fn swap(&self, table: RouteTable) {
         self.table.store(Arc::new(table));
@@ -57,6 +63,11 @@ thread_local! {
 /// Marks the current thread as listener worker `index` (see `server`).
 pub fn set_worker_index(index: usize) {
     WORKER_INDEX.with(|w| w.set(Some(index)));
+}
+
+/// The listener worker the calling thread is (`None` off the workers).
+pub fn worker_index() -> Option<usize> {
+    WORKER_INDEX.with(Cell::get)
 }
 
 /// State the gateway keeps per cooperative, across route-table swaps.
@@ -205,7 +216,7 @@ impl Gateway {
 
     fn new_runtime(&self) -> CoopRuntime {
         CoopRuntime {
-            metrics: Arc::new(CoopMetrics::default()),
+            metrics: Arc::new(CoopMetrics::new(self.config.workers + 1)),
             limiter: Mutex::new(MultiWindowLimiter::new(
                 &self.config.rate_windows,
                 Instant::now(),

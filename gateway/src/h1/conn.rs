@@ -169,7 +169,7 @@ where
         self.req = ReqState::Unread;
         let gw = self.gw.clone();
         let resolution = {
-            let table = gw.routes.load();
+            let table = gw.routes.current();
             let host = head
                 .host
                 .clone()
@@ -284,9 +284,7 @@ where
         self.buf.advance(head.head_len + here);
         let rest = head.content_length - here as u64;
         self.req = ReqState::Consumed { left: rest };
-        rt.metrics
-            .bytes_in
-            .fetch_add(head.content_length, Ordering::Relaxed);
+        rt.metrics.add_bytes_in(head.content_length);
 
         let pool = rt.raw_pool();
         let deadline = tokio::time::Instant::now() + config.upstream_response_timeout;
@@ -329,7 +327,7 @@ where
             up.buf.advance(n);
             sent += n as u64;
         }
-        rt.metrics.bytes_out.fetch_add(sent, Ordering::Relaxed);
+        rt.metrics.add_bytes_out(sent);
         if response.reusable && body.framing != Framing::UntilClose {
             pool.checkin(up, &route.upstream);
         }
