@@ -1,6 +1,7 @@
 //! Subscriptions over real websockets, both protocols (`graphql-transport-ws` and the legacy
 //! `graphql-ws`): a council member receives the registry events of a chain action on the
-//! devchain once the node has committed its block.
+//! devchain once the node has committed its block; websocket operations are counted in the
+//! GraphQL metrics like HTTP ones.
 
 mod support;
 
@@ -142,6 +143,54 @@ async fn both_protocols_deliver_registry_events_after_commit() {
     );
     assert!(msg["payload"]["data"].is_null(), "{msg}");
 
+    // Metrics: each websocket operation once (subscriptions at their first response), a query
+    // over the websocket exactly once, the refused subscription as an error.
+    let before = metric(&node, "requests", "getSystemInfo").await;
+    send(
+        &mut ws,
+        json!({"id": "3", "type": "subscribe",
+               "payload": {"query": "{ getSystemInfo { coopname } }"}}),
+    )
+    .await;
+    let msg = loop {
+        let msg = next(&mut ws, 10).await.expect("an answer");
+        if msg["id"] == "3" {
+            break msg;
+        }
+    };
+    assert_eq!(
+        msg["payload"]["data"]["getSystemInfo"]["coopname"], "voskhod",
+        "{msg}"
+    );
+    assert_eq!(metric(&node, "requests", "getSystemInfo").await, before + 1);
+    assert!(metric(&node, "requests", "registryEvents").await >= 3);
+    assert!(metric(&node, "errors", "registryEvents").await >= 1);
+    let http = reqwest::Client::new()
+        .post(format!("{}/graphql", node.base))
+        .json(&json!({"query": "{ getSystemInfo { coopname } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(http.status().is_success());
+    assert_eq!(metric(&node, "requests", "getSystemInfo").await, before + 2);
+
     node.stop().await;
     chain.shutdown().await;
+}
+
+/// `tenant_node_graphql_<family>_total` for one operation, from `/metrics`.
+async fn metric(node: &Served, family: &str, operation: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", node.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name = format!("tenant_node_graphql_{family}_total{{");
+    let label = format!("operation=\"{operation}\"}}");
+    text.lines()
+        .find(|l| l.starts_with(&name) && l.contains(&label))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}…{label} in /metrics"))
 }

@@ -7,13 +7,15 @@
 //! - [`install`]: key custody checks and the council transaction of `installSystem`;
 //! - [`council`]: `authorizeDecision`, `declineDecision` through the chain-intent outbox;
 //! - [`participants`]: `addParticipant`, `startResetKey`, `resetKey` (invitations, key reset);
-//! - [`documents`]: `verifyDocument` (regeneration from the stored meta).
+//! - [`documents`]: `verifyDocument` (regeneration from the stored meta);
+//! - [`observe`]: request metrics by root field, for HTTP and websocket operations alike.
 
 pub mod council;
 pub mod documents;
 pub mod guard;
 pub mod install;
 pub mod mutation;
+pub mod observe;
 pub mod participants;
 pub mod payments;
 pub mod query;
@@ -22,7 +24,6 @@ pub mod subscription;
 pub mod types;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_graphql::Schema;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -40,7 +41,7 @@ use crate::auth::token::Signer;
 use crate::config::{Config, Contracts, Secret};
 use crate::db::registry::Registry;
 use crate::db::Db;
-use crate::metrics::{operation_label, Metrics};
+use crate::metrics::Metrics;
 use crate::sync::Committed;
 
 pub use guard::RequestAuth;
@@ -158,8 +159,12 @@ struct LazySchema {
 impl Endpoint {
     fn schema(&self) -> &ApiSchema {
         let lazy = &*self.lazy;
-        lazy.schema
-            .get_or_init(|| builder().data(lazy.api.clone()).finish())
+        lazy.schema.get_or_init(|| {
+            builder()
+                .extension(observe::ObserveFactory(lazy.api.metrics.clone()))
+                .data(lazy.api.clone())
+                .finish()
+        })
     }
 }
 
@@ -209,28 +214,6 @@ fn request_auth(headers: &HeaderMap) -> RequestAuth {
     }
 }
 
-/// The root field the request selects (for the metrics label), if it parses.
-fn root_field(query: &str, operation: Option<&str>) -> Option<String> {
-    use async_graphql::parser::types::{DocumentOperations, Selection};
-    let doc = async_graphql::parser::parse_query(query).ok()?;
-    let op = match &doc.operations {
-        DocumentOperations::Single(op) => op,
-        DocumentOperations::Multiple(ops) => match operation {
-            Some(name) => ops.get(name)?,
-            None => ops.values().next()?,
-        },
-    };
-    op.node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .find_map(|s| match &s.node {
-            Selection::Field(f) => Some(f.node.name.node.to_string()),
-            _ => None,
-        })
-}
-
 fn json_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "errors": [{ "message": message }] });
     (status, axum::Json(body)).into_response()
@@ -241,19 +224,16 @@ async fn post_graphql(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = Instant::now();
     let Ok(request) = serde_json::from_slice::<async_graphql::Request>(&body) else {
+        endpoint
+            .metrics
+            .api
+            .observe("other", false, std::time::Duration::ZERO);
         return json_error(StatusCode::BAD_REQUEST, "the body is not a GraphQL request");
     };
-    let field = root_field(&request.query, request.operation_name.as_deref());
-    let label = operation_label(field.as_deref());
+    // Metrics are recorded by the schema's `observe` extension.
     let request = request.data(request_auth(&headers));
-    let response = endpoint.schema().execute(request).await;
-    endpoint
-        .metrics
-        .api
-        .observe(label, response.errors.is_empty(), started.elapsed());
-    axum::Json(response).into_response()
+    axum::Json(endpoint.schema().execute(request).await).into_response()
 }
 
 async fn get_graphql(State(endpoint): State<Endpoint>, request: Request) -> Response {
@@ -318,19 +298,6 @@ ReactDOM.createRoot(document.getElementById('graphiql'))
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_root_field_labels_requests() {
-        assert_eq!(
-            root_field("query Mine { getSystemInfo { coopname } }", None).as_deref(),
-            Some("getSystemInfo")
-        );
-        assert_eq!(
-            root_field("query A { login } mutation B { logout }", Some("B")).as_deref(),
-            Some("logout")
-        );
-        assert_eq!(root_field("not graphql", None), None);
-    }
 
     #[test]
     fn bearer_and_admin_headers_are_read() {
