@@ -8,7 +8,7 @@
 //! after it has answered a few GraphQL queries.
 //!
 //! Run: `cargo bench -p tenant-node --bench sync` (`SYNC_BENCH_BLOCKS` overrides the history
-//! length; `SYNC_BENCH_HOLD=<seconds>` keeps each measured node running that much longer and
+//! length; `SYNC_BENCH_HOLD=<seconds>` keeps each measured node running that much longer after each reading and
 //! `SYNC_BENCH_SMAPS=<file>` saves its `/proc/<pid>/smaps`, for looking into the memory).
 
 #[path = "../tests/support/mod.rs"]
@@ -179,6 +179,13 @@ async fn idle_rss(
     }
     tokio::time::sleep(settle).await;
     let queried = rss_kib(child.id());
+    if let Some(secs) = std::env::var("SYNC_BENCH_HOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        eprintln!("holding queried node pid {} for {secs} s", child.id());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
     child.kill()?;
     child.wait()?;
     Ok((fresh?, queried?))
