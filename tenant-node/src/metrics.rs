@@ -336,6 +336,7 @@ pub const OPERATIONS: &[&str] = &[
     "getBranches",
     "getPayments",
     "verifyDocument",
+    "getDecisionIntent",
     "initSystem",
     "installSystem",
     "setWif",

@@ -1,6 +1,6 @@
 //! Council decisions over real HTTP against `cli::serve`, the devchain and PostgreSQL: a
 //! registered candidate is admitted (own-key votes, the chairman's signed decision 501,
-//! `authorizeDecision` sent once through the outbox) or declined and refunded; role checks and
+//! `authorizeDecision` sent once through the outbox and followed with `getDecisionIntent`) or declined and refunded; role checks and
 //! refused documents change nothing.
 
 mod support;
@@ -119,6 +119,38 @@ async fn the_council_admits_a_registered_candidate_exactly_once() {
         council.settle(&served, &chain, decision_id).await,
         IntentStatus::Confirmed
     );
+    // the council follows the intent; a user may not
+    const INTENT: &str = "query($id: Int!) { getDecisionIntent(data: {decision_id: $id}) { \
+        decision_id action status created trx_id confirmed_block error } }";
+    let r = served
+        .gql(INTENT, json!({"id": decision_id}), Some(&member_token))
+        .await;
+    let intent = &r["data"]["getDecisionIntent"];
+    assert_eq!(
+        (
+            &intent["action"],
+            &intent["status"],
+            &intent["created"],
+            &intent["error"]
+        ),
+        (
+            &json!("authorize"),
+            &json!("confirmed"),
+            &json!(false),
+            &json!(null)
+        ),
+        "{r}"
+    );
+    assert_eq!(intent["trx_id"].as_str().map(str::len), Some(64), "{r}");
+    assert!(intent["confirmed_block"].as_u64().is_some(), "{r}");
+    let r = served
+        .gql(INTENT, json!({"id": decision_id}), Some(&anna_token))
+        .await;
+    assert_eq!(error_code(&r), "FORBIDDEN", "{r}");
+    let r = served
+        .gql(INTENT, json!({"id": 999_999}), Some(&chair_token))
+        .await;
+    assert!(r["data"]["getDecisionIntent"].is_null(), "{r}");
 
     let second = chain.register(&VOSKHOD, BORIS, 41);
     let h = chain.produce(1);

@@ -5,6 +5,8 @@
 //! `soviet::authorize` + `soviet::exec` (or `soviet::declinedec`) with the cooperative's key and
 //! sends it exactly once.
 //!
+//! `getDecisionIntent` lets the council follow an intent until it is confirmed (or failed).
+//!
 //! Votes are NOT relayed: members sign `soviet::votefor` / `voteagainst` with their own keys and
 //! push them to the chain API directly (the contract checks the voter, the digest and the key);
 //! the node reads them back from the synced data (`getAgenda`).
@@ -47,8 +49,15 @@ pub struct DecisionIntent {
     pub action: String,
     /// `pending`, `sent`, `confirmed` (irreversibly on chain) or `failed`.
     pub status: String,
-    /// False when this call found the intent already committed (a repeated call).
+    /// False when this call found the intent already committed (a repeated call; always false
+    /// from `getDecisionIntent`).
     pub created: bool,
+    /// The last transaction sent for it (hex), once sent.
+    pub trx_id: Option<String>,
+    /// The irreversible block that holds it, once confirmed.
+    pub confirmed_block: Option<u32>,
+    /// Why it failed (`failed` only): the contract's assertion message when there is one.
+    pub error: Option<String>,
 }
 
 fn answer(intent: &Intent, created: bool) -> DecisionIntent {
@@ -70,6 +79,58 @@ fn answer(intent: &Intent, created: bool) -> DecisionIntent {
         }
         .into(),
         created,
+        trx_id: intent.trx_id.as_ref().map(ToString::to_string),
+        confirmed_block: intent.confirmed_block,
+        error: (intent.status == IntentStatus::Failed).then(|| failure_reason(&intent.last_error)),
+    }
+}
+
+/// What the council may read of a failure: the contract's assertion message, or a generic
+/// refusal (the stored error can name the chain endpoint and other internals).
+fn failure_reason(stored: &str) -> String {
+    const ASSERTION: &str = "assertion failure with message: ";
+    match stored.find(ASSERTION) {
+        Some(i) => {
+            let message: String = stored[i + ASSERTION.len()..]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            format!("the chain refused the transaction: {}", message.trim())
+        }
+        None => "the chain refused the transaction".into(),
+    }
+}
+
+/// `getDecisionIntent` input.
+#[derive(Debug, Clone, InputObject)]
+#[graphql(rename_fields = "snake_case")]
+pub struct GetDecisionIntentInput {
+    pub decision_id: u64,
+}
+
+/// `getDecisionIntent`.
+#[derive(Debug, Default)]
+pub struct CouncilQuery;
+
+#[Object]
+impl CouncilQuery {
+    /// Chairman and members: the council intent of a decision (`authorizeDecision` or
+    /// `declineDecision`) and how far it got; null when there is none.
+    async fn get_decision_intent(
+        &self,
+        ctx: &Context<'_>,
+        data: GetDecisionIntentInput,
+    ) -> Result<Option<DecisionIntent>> {
+        guard::require(ctx, &[Role::Chairman, Role::Member]).await?;
+        let intent = api(ctx)
+            .db
+            .decision_intent(data.decision_id)
+            .await
+            .map_err(internal)?;
+        Ok(intent.as_ref().map(|i| answer(i, false)))
     }
 }
 
@@ -259,5 +320,25 @@ impl CouncilMutation {
             decision_id: decision.id,
         };
         commit(api, decision.username, action).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_reason;
+
+    #[test]
+    fn failures_show_the_contract_message_only() {
+        assert_eq!(
+            failure_reason(
+                "push_transaction to http://10.0.0.5:8888: eosio_assert_message_exception: \
+                 assertion failure with message: Decision is not authorized\nmore"
+            ),
+            "the chain refused the transaction: Decision is not authorized"
+        );
+        assert_eq!(
+            failure_reason("error sending request for url (http://10.0.0.5:8888/v1/chain)"),
+            "the chain refused the transaction"
+        );
     }
 }

@@ -61,6 +61,7 @@ pub const ADMIN_HEADER: &str = "x-admin-secret";
 #[derive(Debug, Default, async_graphql::MergedObject)]
 pub struct Query(
     query::CoreQuery,
+    council::CouncilQuery,
     documents::DocumentsQuery,
     payments::PaymentsQuery,
 );
