@@ -37,6 +37,16 @@ pub enum Command {
     /// Manage hosted cooperatives through the control plane API.
     #[command(subcommand)]
     Coop(CoopCommand),
+    /// (internal, started by `up`) Copy standard input into a log file rotated by size.
+    #[command(hide = true)]
+    LogPump {
+        #[arg(long)]
+        file: std::path::PathBuf,
+        #[arg(long)]
+        max_bytes: u64,
+        #[arg(long)]
+        keep: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +167,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = PlatformConfig::load(&cli.config)?;
             crate::cli_coop::run(&config, command).await
         }
+        Command::LogPump {
+            file,
+            max_bytes,
+            keep,
+        } => crate::daemon::log_pump(file, max_bytes, keep).await,
     }
 }
 

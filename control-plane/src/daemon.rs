@@ -1,5 +1,7 @@
 //! Background services of `mono up`: each runs in its own process group with stdin closed and
-//! stdout/stderr appended to `<data_dir>/logs/<name>.log`; its pid and start time are kept in
+//! stdout/stderr appended to `<data_dir>/logs/<name>.log` — through a `mono log-pump` process in
+//! the same group that rotates the file by size, when rotation is set; its pid and start time
+//! are kept in
 //! `<data_dir>/run/<name>.pid`, so a later `mono up` finds it running and `mono down` stops it
 //! (never a process that merely reused the pid).
 
@@ -18,6 +20,18 @@ pub struct Daemon {
     pub name: &'static str,
     pub run_dir: PathBuf,
     pub log_dir: PathBuf,
+    /// Rotate the log through a pump process (without it, the log file only grows).
+    pub rotation: Option<LogRotation>,
+}
+
+/// How a daemon's log is rotated: `program log-pump --file <log> --max-bytes N --keep K`
+/// reads the service's output from a pipe and writes `<name>.log`, `<name>.log.1`, ….
+#[derive(Debug, Clone)]
+pub struct LogRotation {
+    /// The `mono` executable.
+    pub program: PathBuf,
+    pub max_bytes: u64,
+    pub keep: usize,
 }
 
 /// How to start a daemon.
@@ -37,7 +51,14 @@ impl Daemon {
             name,
             run_dir: data_dir.join("run"),
             log_dir: data_dir.join("logs"),
+            rotation: None,
         }
+    }
+
+    /// The same daemon with its log rotated by `rotation`.
+    pub fn with_rotation(mut self, rotation: LogRotation) -> Daemon {
+        self.rotation = Some(rotation);
+        self
     }
 
     pub fn pid_file(&self) -> PathBuf {
@@ -69,17 +90,29 @@ impl Daemon {
         for dir in [&self.run_dir, &self.log_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
         }
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_file())
-            .with_context(|| format!("open {}", self.log_file().display()))?;
         let mut cmd = std::process::Command::new(&launch.program);
         cmd.args(&launch.args)
             .current_dir(&launch.cwd)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
+            .stdin(Stdio::null());
+        // With rotation the service writes into a pipe whose reading end goes to the pump; both
+        // ends are close-on-exec here, so only the service and the pump hold them.
+        let pump_input = match &self.rotation {
+            None => {
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.log_file())
+                    .with_context(|| format!("open {}", self.log_file().display()))?;
+                cmd.stdout(log.try_clone()?).stderr(log);
+                None
+            }
+            Some(_) => {
+                let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                    .context("create the log pipe")?;
+                cmd.stdout(write.try_clone()?).stderr(write);
+                Some(read)
+            }
+        };
         for key in &launch.env_remove {
             cmd.env_remove(key);
         }
@@ -98,10 +131,45 @@ impl Daemon {
         let pid = i32::try_from(child.id()).context("pid out of range")?;
         // The child is not waited for: it outlives `mono up` and is reparented to init.
         drop(child);
+        drop(cmd); // our copies of the pipe's writing end
+        if let (Some(rotation), Some(read)) = (&self.rotation, pump_input) {
+            if let Err(e) = self.spawn_pump(rotation, read, pid) {
+                // Without its reader the service could not log; do not leave it running.
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                return Err(e);
+            }
+        }
         let started = process_start(pid).context("the started process vanished at once")?;
         std::fs::write(self.pid_file(), format!("{pid} {started}\n"))
             .with_context(|| format!("write {}", self.pid_file().display()))?;
         Ok(pid)
+    }
+
+    /// Starts `mono log-pump` on the pipe's reading end, in the service's process group (so
+    /// stopping the group stops it; it drains the pipe until the service has exited).
+    fn spawn_pump(
+        &self,
+        rotation: &LogRotation,
+        read: std::os::fd::OwnedFd,
+        group: i32,
+    ) -> anyhow::Result<()> {
+        let mut pump = std::process::Command::new(&rotation.program);
+        pump.arg("log-pump")
+            .arg("--file")
+            .arg(self.log_file())
+            .arg("--max-bytes")
+            .arg(rotation.max_bytes.to_string())
+            .arg("--keep")
+            .arg(rotation.keep.to_string())
+            .stdin(read)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut pump, group);
+        let child = pump
+            .spawn()
+            .with_context(|| format!("start the log pump {}", rotation.program.display()))?;
+        drop(child);
+        Ok(())
     }
 
     /// Signals the daemon's process group with `signal`, waits up to `grace` for it to exit,
@@ -206,6 +274,34 @@ fn group_alive(pgid: i32) -> bool {
         // state, ppid, pgrp
         fields.first() != Some(&"Z") && fields.get(2).and_then(|g| g.parse().ok()) == Some(pgid)
     })
+}
+
+/// `mono log-pump`: copies standard input into `file`, rotated by size, until end of input.
+/// Stopping a service signals its whole group, this pump included: the signals are caught and
+/// ignored, so the pump keeps the service's last lines and ends when the service has exited.
+pub async fn log_pump(file: PathBuf, max_bytes: u64, keep: usize) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let _ignored = [
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::hangup())?,
+    ];
+    let mut log = crate::runtime::process::RotatingLog::open(file, max_bytes.max(4096), keep)?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        use std::io::Read;
+        let mut input = std::io::stdin().lock();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match input.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => log.write(&buf[..n]).context("write the log")?,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).context("read the service output"),
+            }
+        }
+    })
+    .await
+    .context("the log pump task")?
 }
 
 #[cfg(test)]

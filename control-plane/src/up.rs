@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::{ConfigArgs, PlatformConfig};
-use crate::daemon::{Daemon, Launch};
+use crate::daemon::{Daemon, Launch, LogRotation};
 
 /// How long a service may take to answer after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -121,6 +121,16 @@ pub async fn up(config: &PlatformConfig, args: &ConfigArgs) -> anyhow::Result<Se
     })
 }
 
+/// Service logs rotate like node logs (`control_plane.log_max_bytes`, `log_keep`), through a
+/// `log-pump` of this very executable.
+fn log_rotation(config: &PlatformConfig) -> anyhow::Result<LogRotation> {
+    Ok(LogRotation {
+        program: std::env::current_exe().context("locate the mono executable")?,
+        max_bytes: config.control_plane.log_max_bytes,
+        keep: config.control_plane.log_keep,
+    })
+}
+
 fn devchain_dir(config: &PlatformConfig) -> PathBuf {
     config.data_dir.join("devchain")
 }
@@ -177,7 +187,7 @@ async fn start_devchain(
         .context("the genesis has no chain_id")?
         .to_owned();
 
-    let daemon = Daemon::new(&config.data_dir, "devchain");
+    let daemon = Daemon::new(&config.data_dir, "devchain").with_rotation(log_rotation(config)?);
     let http_url = format!("http://{http_addr}");
     let running = daemon.running();
     let pid = match running {
@@ -220,7 +230,7 @@ async fn start_gateway(
     http: &reqwest::Client,
 ) -> anyhow::Result<GatewayReport> {
     let up = &config.up;
-    let daemon = Daemon::new(&config.data_dir, "gateway");
+    let daemon = Daemon::new(&config.data_dir, "gateway").with_rotation(log_rotation(config)?);
     let admin_url = format!("http://{}", up.gateway_admin_listen);
     let running = daemon.running();
     let pid = match running {
@@ -286,7 +296,8 @@ async fn start_control_plane(
     devchain: Option<&DevchainReport>,
     http: &reqwest::Client,
 ) -> anyhow::Result<ControlPlaneReport> {
-    let daemon = Daemon::new(&config.data_dir, "control-plane");
+    let daemon =
+        Daemon::new(&config.data_dir, "control-plane").with_rotation(log_rotation(config)?);
     let url = config.control_plane.url.trim_end_matches('/').to_owned();
     // Created here so the report can name it; `mono serve` reads the same file.
     crate::service::operator_token(&config.state_dir())?;

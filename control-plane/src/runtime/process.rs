@@ -294,12 +294,27 @@ impl RotatingLog {
         })
     }
 
-    pub(crate) fn write(&mut self, data: &[u8]) -> std::io::Result<()> {
-        if self.size > 0 && self.size + data.len() as u64 > self.max {
+    /// Appends `data`; no file grows past `max`: a write that does not fit fills the file up
+    /// to its last complete line that fits, then goes on in the next file (a single line longer
+    /// than `max` is cut).
+    pub(crate) fn write(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        while !data.is_empty() {
+            let room = usize::try_from(self.max.saturating_sub(self.size)).unwrap_or(usize::MAX);
+            if data.len() <= room {
+                self.file.write_all(data)?;
+                self.size += data.len() as u64;
+                return Ok(());
+            }
+            let fits = match data[..room].iter().rposition(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                None if self.size == 0 => room.max(1),
+                None => 0,
+            };
+            self.file.write_all(&data[..fits])?;
+            self.size += fits as u64;
+            data = &data[fits..];
             self.rotate()?;
         }
-        self.file.write_all(data)?;
-        self.size += data.len() as u64;
         Ok(())
     }
 
@@ -344,5 +359,21 @@ mod tests {
             "bbbbbbbb\n"
         );
         assert!(!dir.path().join("node.log.3").exists());
+    }
+
+    #[test]
+    fn a_large_write_is_split_at_line_ends_and_no_file_passes_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.log");
+        let mut log = RotatingLog::open(path.clone(), 20, 5).unwrap();
+        log.write(b"one\ntwo\nthree\nfour\nfive\nsix\n").unwrap();
+        log.write(b"a line much longer than twenty bytes\n")
+            .unwrap();
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(read("node.log.3"), "one\ntwo\nthree\nfour\n");
+        assert_eq!(read("node.log.2"), "five\nsix\n");
+        assert_eq!(read("node.log.1"), "a line much longer t");
+        assert_eq!(read("node.log"), "han twenty bytes\n");
+        assert!(!dir.path().join("node.log.4").exists());
     }
 }
