@@ -112,27 +112,7 @@ impl UpstreamPool {
     }
 
     async fn connect(&self, authority: &Authority) -> Result<SendRequest<UpstreamBody>, PoolError> {
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(80);
-        let stream = match tokio::time::timeout(
-            self.connect_timeout,
-            TcpStream::connect((host, port)),
-        )
-        .await
-        {
-            Err(_) => return Err(PoolError::ConnectTimeout(authority.clone())),
-            Ok(Err(source)) => {
-                return Err(PoolError::Connect {
-                    authority: authority.clone(),
-                    source,
-                })
-            }
-            Ok(Ok(stream)) => stream,
-        };
-        let _ = stream.set_nodelay(true);
+        let stream = connect_tcp(authority, self.connect_timeout).await?;
         let (sender, conn) = http1::Builder::new()
             .handshake(TokioIo::new(stream))
             .await?;
@@ -160,6 +140,27 @@ impl UpstreamPool {
             body.release();
         }
         Response::from_parts(parts, body)
+    }
+}
+
+/// A TCP connection to a node (`host:port`, IPv6 in brackets) within `timeout`, with
+/// `TCP_NODELAY` (shared by both proxy paths' pools).
+pub async fn connect_tcp(authority: &Authority, timeout: Duration) -> Result<TcpStream, PoolError> {
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(80);
+    match tokio::time::timeout(timeout, TcpStream::connect((host, port))).await {
+        Err(_) => Err(PoolError::ConnectTimeout(authority.clone())),
+        Ok(Err(source)) => Err(PoolError::Connect {
+            authority: authority.clone(),
+            source,
+        }),
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
     }
 }
 

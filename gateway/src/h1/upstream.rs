@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use http::uri::Authority;
 use tokio::net::TcpStream;
 
-use crate::pool::PoolError;
+use crate::pool::{connect_tcp, PoolError};
 
 /// One connection to a node, with what has been read from it and not used yet.
 #[derive(Debug)]
@@ -90,29 +90,8 @@ impl RawPool {
 
     /// A new connection (no pool involved).
     pub async fn connect(&self, authority: &Authority) -> Result<UpstreamConn, PoolError> {
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(80);
-        let stream = match tokio::time::timeout(
-            self.connect_timeout,
-            TcpStream::connect((host, port)),
-        )
-        .await
-        {
-            Err(_) => return Err(PoolError::ConnectTimeout(authority.clone())),
-            Ok(Err(source)) => {
-                return Err(PoolError::Connect {
-                    authority: authority.clone(),
-                    source,
-                })
-            }
-            Ok(Ok(stream)) => stream,
-        };
-        let _ = stream.set_nodelay(true);
         Ok(UpstreamConn {
-            stream,
+            stream: connect_tcp(authority, self.connect_timeout).await?,
             buf: BytesMut::with_capacity(8192),
             reused: false,
         })
