@@ -11,8 +11,9 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 /// Header the gateway sets to the cooperative decided by the route.
 pub const COOP_HEADER: &str = "x-mono-coop";
 
-/// Prefixes of headers that only the gateway may set; a client's copies are dropped.
-const INTERNAL_PREFIXES: &[&str] = &[
+/// Prefixes of headers that only the gateway may set; a client's copies are dropped (both proxy
+/// paths use this list).
+pub(crate) const INTERNAL_PREFIXES: &[&str] = &[
     "x-mono-",
     "x-coop",
     "x-tenant",
@@ -21,7 +22,7 @@ const INTERNAL_PREFIXES: &[&str] = &[
 ];
 
 /// Exact names of headers that only the gateway may set.
-const INTERNAL_NAMES: &[&str] = &["forwarded", "x-real-ip"];
+pub(crate) const INTERNAL_NAMES: &[&str] = &["forwarded", "x-real-ip"];
 
 const HOP_BY_HOP: &[HeaderName] = &[
     header::CONNECTION,

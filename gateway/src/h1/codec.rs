@@ -11,18 +11,10 @@ use std::ops::Range;
 
 use thiserror::Error;
 
+use crate::headers::{INTERNAL_NAMES, INTERNAL_PREFIXES};
+
 /// Most headers accepted in one head.
 pub const MAX_HEADERS: usize = 100;
-
-/// Headers that only the gateway may set (prefixes and exact names), as in `crate::headers`.
-const INTERNAL_PREFIXES: &[&str] = &[
-    "x-mono-",
-    "x-coop",
-    "x-tenant",
-    "x-internal-",
-    "x-forwarded-",
-];
-const INTERNAL_NAMES: &[&str] = &["forwarded", "x-real-ip"];
 
 /// Hop-by-hop headers never forwarded (RFC 9110 §7.6.1), besides those `Connection` lists.
 const HOP_BY_HOP: &[&str] = &[
