@@ -85,6 +85,27 @@ pub struct RegistrationAbis {
     pub soviet: Abi,
 }
 
+/// One action of `account` named `name` (a static name), its data encoded with `abi`,
+/// authorized by `coopname@active`.
+fn coop_action(
+    coopname: Name,
+    account: Name,
+    abi: &Abi,
+    name: &str,
+    data: &serde_json::Value,
+) -> Result<Action, chain::abi::AbiError> {
+    let name = Name::parse(name).expect("static action name");
+    Ok(Action {
+        account,
+        name,
+        authorization: vec![PermissionLevel::new(
+            coopname,
+            Name::parse("active").expect("static permission name"),
+        )],
+        data: Bytes(abi.encode_action(name, data)?),
+    })
+}
+
 /// The actions of the registration transaction, in order, all authorized by `coopname@active`.
 pub fn registration_actions(
     coopname: Name,
@@ -93,18 +114,8 @@ pub fn registration_actions(
     package: &RegistrationPackage,
     account_exists: bool,
 ) -> Result<Vec<Action>, chain::abi::AbiError> {
-    let auth = vec![PermissionLevel::new(
-        coopname,
-        Name::parse("active").expect("name"),
-    )];
     let act = |account: Name, abi: &Abi, name: &str, data: serde_json::Value| {
-        let name = Name::parse(name).expect("static action name");
-        Ok::<_, chain::abi::AbiError>(Action {
-            account,
-            name,
-            authorization: auth.clone(),
-            data: Bytes(abi.encode_action(name, &data)?),
-        })
+        coop_action(coopname, account, abi, name, &data)
     };
     let hash = registration_hash(package.username);
     let mut actions = Vec::with_capacity(3 + package.agreements.len());
@@ -233,18 +244,8 @@ pub fn member_actions(
     payload: &IntentPayload,
     account_exists: bool,
 ) -> Result<Vec<Action>, chain::abi::AbiError> {
-    let auth = vec![PermissionLevel::new(
-        coopname,
-        Name::parse("active").expect("name"),
-    )];
     let act = |name: &str, data: serde_json::Value| {
-        let name = Name::parse(name).expect("static action name");
-        Ok::<_, chain::abi::AbiError>(Action {
-            account: contracts.registrator,
-            name,
-            authorization: auth.clone(),
-            data: Bytes(registrator.encode_action(name, &data)?),
-        })
+        coop_action(coopname, contracts.registrator, registrator, name, &data)
     };
     match payload {
         IntentPayload::AddUser(a) => {
@@ -282,18 +283,8 @@ pub fn council_actions(
     soviet: &Abi,
     action: &CouncilAction,
 ) -> Result<Vec<Action>, chain::abi::AbiError> {
-    let auth = vec![PermissionLevel::new(
-        coopname,
-        Name::parse("active").expect("name"),
-    )];
     let act = |name: &str, data: serde_json::Value| {
-        let name = Name::parse(name).expect("static action name");
-        Ok::<_, chain::abi::AbiError>(Action {
-            account: contracts.soviet,
-            name,
-            authorization: auth.clone(),
-            data: Bytes(soviet.encode_action(name, &data)?),
-        })
+        coop_action(coopname, contracts.soviet, soviet, name, &data)
     };
     match action {
         CouncilAction::Authorize {
