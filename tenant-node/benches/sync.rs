@@ -10,6 +10,15 @@
 //! Run: `cargo bench -p tenant-node --bench sync` (`SYNC_BENCH_BLOCKS` overrides the history
 //! length; `SYNC_BENCH_HOLD=<seconds>` keeps each measured node running that much longer after each reading and
 //! `SYNC_BENCH_SMAPS=<file>` saves its `/proc/<pid>/smaps`, for looking into the memory).
+//!
+//! `SYNC_BENCH_EXE=<path>` measures that executable instead of the one `cargo bench` builds (whose
+//! dependencies have the dev-dependencies' features, so its symbols differ from the release
+//! build's): the figures in BENCHMARKS.md are of `cargo build --release`'s `target/release/tenant-node`.
+//!
+//! For recording the code layout (`tenant-node/layout/record.sh`): `SYNC_BENCH_WRAP="<program>
+//! <args>"` runs each measured node under that program (e.g. valgrind), and
+//! `SYNC_BENCH_MARK=<program>` is run as `<program> <phase> <pid>` when the node is ready
+//! (`ready`), has idled (`idle`) and has answered the GraphQL queries (`queried`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -133,7 +142,18 @@ async fn idle_rss(
             chain.ship_url()
         ),
     )?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tenant-node"))
+    let exe = node_exe();
+    let wrap = std::env::var("SYNC_BENCH_WRAP").unwrap_or_default();
+    let mut wrap = wrap.split_whitespace();
+    let mut child = match wrap.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(wrap).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    let mut child = child
         .arg("--config")
         .arg(&config)
         .arg("serve")
@@ -152,6 +172,7 @@ async fn idle_rss(
         anyhow::ensure!(Instant::now() < deadline, "the node did not become ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    mark("ready", child.id())?;
     tokio::time::sleep(settle).await;
     if let Some(secs) = std::env::var("SYNC_BENCH_HOLD")
         .ok()
@@ -164,6 +185,7 @@ async fn idle_rss(
         std::fs::copy(format!("/proc/{}/smaps", child.id()), path)?;
     }
     let fresh = rss_kib(child.id());
+    mark("idle", child.id())?;
     let graphql = format!("http://127.0.0.1:{port}/graphql");
     for query in [
         "{ getSystemInfo { coopname system_status synced_block blockchain_info { head_block_num } } }",
@@ -179,6 +201,7 @@ async fn idle_rss(
     }
     tokio::time::sleep(settle).await;
     let queried = rss_kib(child.id());
+    mark("queried", child.id())?;
     if let Some(secs) = std::env::var("SYNC_BENCH_HOLD")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -189,6 +212,47 @@ async fn idle_rss(
     child.kill()?;
     child.wait()?;
     Ok((fresh?, queried?))
+}
+
+/// The executable measured: `SYNC_BENCH_EXE` or the one this bench was built with.
+fn node_exe() -> String {
+    std::env::var("SYNC_BENCH_EXE").unwrap_or_else(|_| env!("CARGO_BIN_EXE_tenant-node").into())
+}
+
+/// How many of the functions in the recorded code layout the executable has (see
+/// `tenant-node/layout/`): few means it was built with other dependency features than recorded.
+fn layout_coverage(exe: &str) -> String {
+    let order = concat!(env!("CARGO_MANIFEST_DIR"), "/layout/symbol-order.txt");
+    let Ok(order) = std::fs::read_to_string(order) else {
+        return "no recorded code layout".into();
+    };
+    let Ok(out) = Command::new("nm").arg("--defined-only").arg(exe).output() else {
+        return "nm not found: code layout not checked".into();
+    };
+    let have: std::collections::HashSet<&str> = std::str::from_utf8(&out.stdout)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    let wanted: Vec<&str> = order.lines().collect();
+    let found = wanted.iter().filter(|s| have.contains(*s)).count();
+    format!(
+        "{found} of the {} functions of the recorded code layout present",
+        wanted.len()
+    )
+}
+
+/// Runs `SYNC_BENCH_MARK <phase> <pid>` when it is set.
+fn mark(phase: &str, pid: u32) -> anyhow::Result<()> {
+    if let Ok(program) = std::env::var("SYNC_BENCH_MARK") {
+        let status = Command::new(&program)
+            .arg(phase)
+            .arg(pid.to_string())
+            .status()
+            .with_context(|| format!("running {program}"))?;
+        anyhow::ensure!(status.success(), "{program} {phase} {pid}: {status}");
+    }
+    Ok(())
 }
 
 fn print_idle(what: &str, ((rss, hwm), (queried, queried_hwm)): ((u64, u64), (u64, u64))) {
@@ -225,6 +289,11 @@ async fn run() -> anyhow::Result<()> {
         .await;
 
     // idle RSS of the release binary following a chain at 2 blocks/s
+    println!(
+        "idle memory of {} ({})",
+        node_exe(),
+        layout_coverage(&node_exe())
+    );
     let producer = {
         let node = chain.handle.node.clone();
         tokio::spawn(async move {
