@@ -8,7 +8,8 @@
 //! - **Forks** (head mode): uncommitted replaced blocks are dropped; committed ones are undone in
 //!   the same transaction that stores their replacements.
 //! - **Batching:** while catching up, up to `batch_blocks` blocks per transaction; once at the
-//!   head (or after 500 ms) every block is committed at once.
+//!   head (or after 500 ms) every block is committed at once. Reaching the head after large
+//!   batches renews the writer's connection, whose buffers stay as large as its largest batch.
 //! - **Failures:** a failed session (database, chain, decoding) is logged and restarted from the
 //!   database state with backoff; nothing half-written survives a failed transaction.
 //! - **Events:** after each commit, what it stored is published on [`SyncContext::events`]
@@ -279,6 +280,14 @@ async fn session(
                     || batch_started.elapsed() >= MAX_BATCH_AGE
                 {
                     flush(ctx, &mut writer, &mut batch, &mut committed).await?;
+                    if num >= target && writer.grown() {
+                        // caught up: leave the catch-up's large buffers behind
+                        writer = ctx
+                            .db
+                            .renew_writer(writer)
+                            .await
+                            .context("renew the writer")?;
+                    }
                 }
                 if reached {
                     return Ok(SessionEnd::Reached);

@@ -247,6 +247,13 @@ impl Db {
     pub async fn writer(&self) -> Result<write::Writer, DbError> {
         Ok(write::Writer::new(self.client().await?))
     }
+
+    /// Closes `old` and gives a writer on another connection: after a catch-up, so an idle
+    /// node does not keep the catch-up's statement buffers.
+    pub async fn renew_writer(&self, old: write::Writer) -> Result<write::Writer, DbError> {
+        old.close();
+        self.writer().await
+    }
 }
 
 pub(crate) fn block_num(v: i64) -> Result<u32, DbError> {

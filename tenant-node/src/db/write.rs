@@ -76,10 +76,15 @@ const ROLLBACK: &[&str] = &[
     "DELETE FROM sync_positions WHERE block_num >= $1",
 ];
 
+/// Receipts and rows in one batch above which the connection's encode buffers have grown
+/// enough (~0.5 KiB per item, never shrunk) to be worth a fresh connection once at the head.
+const GROWN_ITEMS: usize = 512;
+
 /// A connection that stores batches.
 #[derive(Debug)]
 pub struct Writer {
     client: Object,
+    grown: bool,
 }
 
 fn to_i64(what: &str, v: u64) -> Result<i64, DbError> {
@@ -95,7 +100,30 @@ fn block_time(us: i64) -> Result<SystemTime, DbError> {
 
 impl Writer {
     pub(crate) fn new(client: Object) -> Writer {
-        Writer { client }
+        Writer {
+            client,
+            grown: false,
+        }
+    }
+
+    /// Whether a large batch went through this connection: its client and connection keep
+    /// buffers as large as the largest statement (MiBs while catching up) for as long as it lives.
+    pub fn grown(&self) -> bool {
+        self.grown
+    }
+
+    /// The PostgreSQL server process of this connection (for logs and diagnostics).
+    pub async fn backend_pid(&self) -> Result<i32, DbError> {
+        Ok(self
+            .client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await?
+            .get(0))
+    }
+
+    /// Closes the connection (it is not returned to the pool, so its buffers are freed).
+    pub(crate) fn close(self) {
+        drop(Object::take(self.client));
     }
 
     /// Stores `batch` and moves the checkpoint to its last block, atomically. A batch without
@@ -132,6 +160,7 @@ impl Writer {
         )
         .await?;
         tx.commit().await?;
+        self.grown |= batch.n_actions() + batch.n_rows() > GROWN_ITEMS;
         Ok(())
     }
 }
