@@ -10,7 +10,6 @@ FNR == 1 { phase = ""; delete obname; delete fnname; ob = "" }
 }
 # "ob=(3) /path" defines id 3; "ob=(3)" refers to it again.
 /^c?ob=/ {
-    split($0, kv, "=")
     id = $1; sub(/^c?ob=/, "", id)
     name = substr($0, index($0, ")") + 2)
     if (name != "") obname[id] = name
