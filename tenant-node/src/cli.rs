@@ -362,7 +362,7 @@ pub async fn resync(
     let metrics = Arc::new(Metrics::new(&config.coopname.to_string()));
     let ctx = SyncContext::new(config, db.clone(), chain, metrics);
     sync::run(&ctx, Some(target), shutdown).await?;
-    let reached = db.sync_state().await?.checkpoint.map(|c| c.block_num);
+    let reached = db.checkpoint().await?.map(|c| c.block_num);
     tracing::info!(?reached, "Resync finished");
     Ok(reached.filter(|r| *r >= target))
 }

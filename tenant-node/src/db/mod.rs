@@ -165,23 +165,16 @@ impl Db {
         Ok(())
     }
 
+    /// The checkpoint alone (no stored positions): the synced block and the synced LIB.
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, DbError> {
+        let client = self.client().await?;
+        read_checkpoint(&client).await
+    }
+
     /// The checkpoint and the stored positions.
     pub async fn sync_state(&self) -> Result<SyncState, DbError> {
         let client = self.client().await?;
-        let checkpoint = client
-            .query_opt(
-                "SELECT block_num, block_id, last_irreversible FROM sync_checkpoint",
-                &[],
-            )
-            .await?
-            .map(|row| {
-                Ok::<_, DbError>(Checkpoint {
-                    block_num: block_num(row.get(0))?,
-                    block_id: checksum(row.get(1))?,
-                    last_irreversible: block_num(row.get(2))?,
-                })
-            })
-            .transpose()?;
+        let checkpoint = read_checkpoint(&client).await?;
         let positions = client
             .query(
                 "SELECT block_num, block_id FROM sync_positions ORDER BY block_num",
@@ -254,6 +247,23 @@ impl Db {
         old.close();
         self.writer().await
     }
+}
+
+async fn read_checkpoint(client: &tokio_postgres::Client) -> Result<Option<Checkpoint>, DbError> {
+    client
+        .query_opt(
+            "SELECT block_num, block_id, last_irreversible FROM sync_checkpoint",
+            &[],
+        )
+        .await?
+        .map(|row| {
+            Ok(Checkpoint {
+                block_num: block_num(row.get(0))?,
+                block_id: checksum(row.get(1))?,
+                last_irreversible: block_num(row.get(2))?,
+            })
+        })
+        .transpose()
 }
 
 pub(crate) fn block_num(v: i64) -> Result<u32, DbError> {

@@ -110,10 +110,9 @@ pub async fn push_council(
     // behind the chain, where a council created meanwhile would not be seen yet
     let synced = api
         .db
-        .sync_state()
+        .checkpoint()
         .await
         .map_err(internal)?
-        .checkpoint
         .map(|c| c.block_num);
     let head = api
         .chain

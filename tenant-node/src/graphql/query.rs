@@ -56,10 +56,9 @@ pub async fn system_info(api: &super::Api) -> Result<SystemInfo> {
     };
     let synced_block = api
         .db
-        .sync_state()
+        .checkpoint()
         .await
         .map_err(internal)?
-        .checkpoint
         .map(|c| c.block_num);
     let cooperator_account = api
         .registry

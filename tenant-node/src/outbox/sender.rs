@@ -402,8 +402,11 @@ impl Sender {
         let Some((trx_id, block)) = self.db.intent_inclusion(intent.id).await? else {
             return Ok(false);
         };
-        let state = self.db.sync_state().await?;
-        let lib = state.checkpoint.map_or(0, |c| c.last_irreversible);
+        let lib = self
+            .db
+            .checkpoint()
+            .await?
+            .map_or(0, |c| c.last_irreversible);
         if block > lib {
             // Included but still reversible: wait (a fork may drop it).
             return Ok(true);
@@ -427,7 +430,7 @@ impl Sender {
             .last_irreversible_block_time
             .map(time_point_millis)
             .unwrap_or(0);
-        let state = self.db.sync_state().await?;
+        let checkpoint = self.db.checkpoint().await?;
         if self.try_confirm(intent, report).await? {
             return Ok(());
         }
@@ -435,7 +438,7 @@ impl Sender {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let synced = state.checkpoint.map_or(0, |c| c.block_num);
+        let synced = checkpoint.map_or(0, |c| c.block_num);
         // Unincluded for good: an irreversible block at or after the expiration exists, and
         // the synced data covers every block up to it without the transaction.
         if lib_time >= expiration_ms + 1000 && synced >= info.last_irreversible_block_num {
